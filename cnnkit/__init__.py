@@ -1,0 +1,37 @@
+"""cnnkit: the small, tested helper package behind the course's lessons.
+
+Modules: ``arithmetic`` (output sizes, padding, parameters, receptive fields), ``data``
+(bundled MNIST, full MNIST, generated colour shapes), ``train`` (``fit``, ``evaluate``),
+``plot`` (image grids, curves, heat-maps), ``checks`` (exercise self-checks), ``models``
+and ``utils`` (seeding, device, quick/full mode, checkpoints).
+"""
+
+from . import arithmetic, checks, data, models, plot, train, utils
+from .data import load_mnist, load_shapes
+from .train import History, evaluate, fit, predict
+from .utils import CheckpointError, full_mode, get_device, load_checkpoint, save_checkpoint, seed_everything, setup
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError",
+    "History",
+    "arithmetic",
+    "checks",
+    "data",
+    "evaluate",
+    "fit",
+    "full_mode",
+    "get_device",
+    "load_checkpoint",
+    "load_mnist",
+    "load_shapes",
+    "models",
+    "plot",
+    "predict",
+    "save_checkpoint",
+    "seed_everything",
+    "setup",
+    "train",
+    "utils",
+]

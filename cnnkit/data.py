@@ -1,0 +1,302 @@
+"""The course's datasets: real MNIST digits shipped with the repo, full MNIST on request,
+and a generated colour dataset of shapes.
+
+Quick mode never touches the network. Full mode downloads with a deadline and, when
+the download fails, stops with a message that says where to put the files; it never
+hangs and never silently swaps one dataset for another.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import TensorDataset
+
+from .utils import full_mode
+
+__all__ = [
+    "DataUnavailableError",
+    "MNIST_SUBSET_SHA256",
+    "SHAPE_CLASSES",
+    "data_dir",
+    "load_mnist",
+    "load_shapes",
+    "make_shapes",
+    "stratified_split",
+]
+
+DATA_ENV = "CNNKIT_DATA"
+TIMEOUT_ENV = "CNNKIT_DOWNLOAD_TIMEOUT"
+MNIST_SUBSET = "mnist_5k.csv.gz"
+MNIST_SUBSET_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
+MNIST_TEST_PER_CLASS = 100  # of the 500 digits per class, 100 are held out for testing
+MNIST_CLASSES = [str(d) for d in range(10)]
+MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+
+class DataUnavailableError(RuntimeError):
+    """The data asked for is not on disk and could not be fetched."""
+
+
+def data_dir() -> Path:
+    """The folder holding the course's data: ``data/`` in the repo, or ``$CNNKIT_DATA``."""
+    override = os.environ.get(DATA_ENV)
+    return Path(override) if override else Path(__file__).resolve().parent.parent / "data"
+
+
+def _with_classes(dataset: TensorDataset, classes) -> TensorDataset:
+    dataset.classes = list(classes)
+    return dataset
+
+
+def stratified_split(labels, fractions, seed: int = 0):
+    """Split indices so that every part keeps the class proportions of ``labels``.
+
+    ``fractions`` is a sequence summing to 1, e.g. ``(0.7, 0.15, 0.15)``. Returns one
+    sorted index tensor per part; the same ``seed`` always gives the same split.
+    """
+    labels = torch.as_tensor(labels)
+    if labels.ndim != 1 or labels.numel() == 0:
+        raise ValueError(f"labels must be a non-empty 1-D sequence of class ids, got shape {tuple(labels.shape)}.")
+    fractions = [float(f) for f in fractions]
+    if not fractions or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+        raise ValueError(f"fractions must be positive and sum to 1, got {fractions}.")
+    generator = torch.Generator().manual_seed(seed)
+    parts = [[] for _ in fractions]
+    bounds = np.cumsum(fractions)
+    for cls in torch.unique(labels):
+        idx = torch.nonzero(labels == cls).flatten()
+        idx = idx[torch.randperm(len(idx), generator=generator)]
+        cuts = [0, *[round(b * len(idx)) for b in bounds]]
+        for p in range(len(fractions)):
+            parts[p].append(idx[cuts[p] : cuts[p + 1]])
+    return [torch.sort(torch.cat(p)).values for p in parts]
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist_subset_arrays(path_str: str):
+    path = Path(path_str)
+    if not path.is_file():
+        raise DataUnavailableError(
+            f"the bundled MNIST subset {path.name} is missing from {path.parent}. It ships with the course: "
+            "restore it with `git checkout -- data/`, or set CNNKIT_DATA to the folder that holds it."
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != MNIST_SUBSET_SHA256:
+        raise DataUnavailableError(
+            f"{path} is damaged or not the expected file (sha256 {digest[:12]}…, expected "
+            f"{MNIST_SUBSET_SHA256[:12]}…). Restore it with `git checkout -- data/`."
+        )
+    table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
+    images = torch.from_numpy(table[:, :-1].reshape(-1, 1, 28, 28).copy())
+    labels = torch.from_numpy(table[:, -1].astype(np.int64))
+    test_fraction = MNIST_TEST_PER_CLASS / 500
+    train_idx, test_idx = stratified_split(labels, (1 - test_fraction, test_fraction), seed=0)
+    return images, labels, train_idx, test_idx
+
+
+def load_mnist(
+    train: bool = True, full: bool | None = None, *, download: bool = True, timeout: float | None = None
+) -> TensorDataset:
+    """Handwritten digits as a ``TensorDataset`` of (N×1×28×28 float32 in [0, 1], int64 labels).
+
+    Quick mode (the default): real MNIST digits bundled in ``data/`` — 4,000 for training
+    and 1,000 for testing, 10% of each class held out the same way every time.
+    Full mode (``full=True`` or ``CNNKIT_FULL=1``): the 60,000/10,000 torchvision MNIST in
+    ``data/MNIST``, downloaded when missing (give up after ``timeout`` seconds).
+    """
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True (training part) or False (test part), got {train!r}.")
+    if full_mode(full):
+        images, labels = _load_full_mnist(train, download=download, timeout=timeout)
+    else:
+        images, labels, train_idx, test_idx = _mnist_subset_arrays(str(data_dir() / MNIST_SUBSET))
+        idx = train_idx if train else test_idx
+        images, labels = images[idx], labels[idx]
+    return _with_classes(TensorDataset(images.float().div_(255), labels.clone()), MNIST_CLASSES)
+
+
+def _download_timeout(timeout: float | None) -> float:
+    if timeout is None:
+        timeout = float(os.environ.get(TIMEOUT_ENV, "30"))
+    if not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+    return timeout
+
+
+def _run_with_deadline(fn, timeout: float):
+    """Run ``fn`` in a worker thread; raise TimeoutError if it is not done within ``timeout`` s."""
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(min(timeout, 10.0))  # no single connection may stall longer than this
+    try:
+        worker = threading.Thread(target=work, name="cnnkit-download", daemon=True)
+        worker.start()
+        worker.join(timeout)
+    finally:
+        socket.setdefaulttimeout(old)
+    if worker.is_alive():
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def _torchvision_mnist(root: Path, train: bool, download: bool):
+    from torchvision import datasets
+
+    return datasets.MNIST(root=str(root), train=train, download=download)
+
+
+def _load_full_mnist(train: bool, *, download: bool, timeout: float | None):
+    root = data_dir()
+    raw = root / "MNIST" / "raw"
+    try:
+        dataset = _torchvision_mnist(root, train, download=False)
+    except RuntimeError:
+        if not download:
+            raise DataUnavailableError(_missing_mnist_message(raw, "download=False was given")) from None
+        limit = _download_timeout(timeout)
+        print(f"Full MNIST is not in {raw} yet: downloading (giving up after {limit:g} s)…")
+        try:
+            dataset = _run_with_deadline(lambda: _torchvision_mnist(root, train, download=True), limit)
+        except Exception as exc:
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise DataUnavailableError(_missing_mnist_message(raw, f"the download failed: {reason}")) from None
+    return dataset.data.unsqueeze(1), dataset.targets.long()
+
+
+def _missing_mnist_message(raw: Path, why: str) -> str:
+    files = ", ".join(f"{name}.gz" for name in MNIST_FILES)
+    return (
+        f"Full MNIST is not available ({why}). Either put the four files {files} "
+        f"into {raw} (a browser or another machine can fetch them from any MNIST mirror) and run again, "
+        "or stay in quick mode (full=False, or unset CNNKIT_FULL), which uses the digits bundled in data/."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# A generated colour dataset: ten shapes, anywhere in the picture, in any colours.
+
+SHAPE_CLASSES = [
+    "disc",
+    "ring",
+    "square",
+    "frame",
+    "triangle",
+    "plus",
+    "h-stripes",
+    "v-stripes",
+    "half-disc",
+    "two-dots",
+]
+
+
+def _shape_masks(label: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Boolean masks of shape ``label`` in coordinates where the shape has radius 1."""
+    rho = np.hypot(u, v)
+    box = np.maximum(np.abs(u), np.abs(v))
+    name = SHAPE_CLASSES[label]
+    if name == "disc":
+        return rho < 1
+    if name == "ring":
+        return (rho < 1) & (rho > 0.55)
+    if name == "square":
+        return box < 0.8
+    if name == "frame":
+        return (box < 0.85) & (box > 0.5)
+    if name == "triangle":
+        return (v < 0.55) & (v > -1 + 1.8 * np.abs(u))
+    if name == "plus":
+        return ((np.abs(u) < 0.3) & (np.abs(v) < 1)) | ((np.abs(v) < 0.3) & (np.abs(u) < 1))
+    if name == "h-stripes":
+        return (rho < 1) & (np.cos(v * np.pi * 2.5) > 0)
+    if name == "v-stripes":
+        return (rho < 1) & (np.cos(u * np.pi * 2.5) > 0)
+    if name == "half-disc":
+        return (rho < 1) & (v > -0.1)
+    return np.hypot(np.abs(u) - 0.55, v) < 0.4  # two-dots
+
+
+def make_shapes(n: int, seed: int = 0, size: int = 32, noise: float = 0.1) -> TensorDataset:
+    """Generate ``n`` colour images (N×3×size×size float32 in [0, 1]) of ten shapes.
+
+    Each shape has a random position, size, slight rotation, and random colours on a
+    shaded background with two distracting patches and pixel noise, so the class is
+    only in the *form*: colour and position tell nothing. The same ``seed`` gives the
+    same images. Classes are balanced; their names are in ``SHAPE_CLASSES``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}.")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 16:
+        raise ValueError(f"size must be a whole number >= 16 (pixels), got {size!r}.")
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES))
+    scale = size / 32
+    radius = rng.uniform(6, 10, n).astype(f32) * scale
+    cx, cy = (radius + rng.uniform(0, 1, (2, n)).astype(f32) * (size - 2 * radius)).astype(f32)
+    angle = rng.uniform(-0.26, 0.26, n).astype(f32)  # at most 15 degrees, so a plus never looks like an x
+    ys, xs = np.mgrid[0:size, 0:size].astype(f32) + f32(0.5)
+    dx = (xs[None] - cx[:, None, None]) / radius[:, None, None]
+    dy = (ys[None] - cy[:, None, None]) / radius[:, None, None]
+    cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    u, v = dx * cos + dy * sin, dy * cos - dx * sin
+    mask = np.zeros((n, size, size), dtype=bool)
+    for label in range(len(SHAPE_CLASSES)):
+        pick = labels == label
+        mask[pick] = _shape_masks(label, u[pick], v[pick])
+    # background: a gentle gradient between two colours; foreground: a colour that stands out
+    bg0, bg1 = rng.uniform(0, 1, (2, n, 3)).astype(f32)
+    direction = rng.uniform(0, 2 * np.pi, n).astype(f32)
+    ramp = (np.cos(direction)[:, None, None] * xs + np.sin(direction)[:, None, None] * ys) / size
+    ramp = (ramp - ramp.min(axis=(1, 2), keepdims=True))[:, None]
+    ramp /= np.maximum(ramp.max(axis=(2, 3), keepdims=True), 1e-6)
+    background = bg0[:, :, None, None] * (1 - 0.5 * ramp) + bg1[:, :, None, None] * 0.5 * ramp
+    mean_bg = background.mean(axis=(2, 3))
+    shift = rng.uniform(0.45, 0.7, (n, 3)).astype(f32) * np.where(mean_bg > 0.5, -1, 1).astype(f32)
+    fg = np.clip(mean_bg + shift, 0, 1)
+    images = np.where(mask[:, None], fg[:, :, None, None], background)
+    rows = np.arange(size)[None, :]
+    for _ in range(1):  # a small patch of random colour, so "any blob" is not a shortcut
+        side = rng.integers(2, 5, n)
+        px, py = (rng.uniform(0, 1, (2, n)) * (size - side)).astype(int)
+        inside = ((rows >= py[:, None]) & (rows < (py + side)[:, None]))[:, :, None] & (
+            (rows >= px[:, None]) & (rows < (px + side)[:, None])
+        )[:, None, :]
+        patch = rng.uniform(0, 1, (n, 3)).astype(f32)
+        images = np.where(inside[:, None], patch[:, :, None, None], images)
+    images += rng.normal(0, noise, images.shape).astype(f32)
+    np.clip(images, 0, 1, out=images)
+    dataset = TensorDataset(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
+    return _with_classes(dataset, SHAPE_CLASSES)
+
+
+@functools.lru_cache(maxsize=4)
+def _shapes_cached(n: int, seed: int) -> TensorDataset:
+    return make_shapes(n, seed=seed)
+
+
+def load_shapes(train: bool = True, full: bool | None = None, seed: int = 0) -> TensorDataset:
+    """The colour shapes dataset: 5,000 training / 1,000 test images in quick mode,
+    50,000 / 10,000 in full mode. Training and test images come from separate random streams."""
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True (training part) or False (test part), got {train!r}.")
+    n_train, n_test = (50_000, 10_000) if full_mode(full) else (5_000, 1_000)
+    cached = _shapes_cached(n_train if train else n_test, seed * 2 + (0 if train else 1))
+    images, labels = cached.tensors
+    return _with_classes(TensorDataset(images.clone(), labels.clone()), SHAPE_CLASSES)

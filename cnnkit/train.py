@@ -1,0 +1,295 @@
+"""Training and evaluation: ``fit`` and ``evaluate``.
+
+``fit`` is the loop of lesson 08 with the care a course needs: in-memory tensor data is
+batched by slicing (no per-sample collation), metrics stay on the device until the end
+of an epoch, a progress bar shows in JupyterLab, and the stop button (Ctrl-C) ends
+training cleanly, keeping the weights and returning the history so far.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from ._validate import check_int, check_number
+from .utils import get_device
+
+__all__ = ["History", "evaluate", "fit", "predict"]
+
+_FIELDS = ("epoch", "train_loss", "train_acc", "test_acc", "seconds")
+
+
+class History:
+    """Per-epoch records of a ``fit`` run.
+
+    ``history.train_loss`` (and ``train_acc``, ``test_acc``, ``seconds``, ``epoch``) are
+    lists with one value per finished epoch; ``history.records`` holds them as dicts;
+    ``history.interrupted`` says whether training was stopped early by the user.
+    """
+
+    def __init__(self):
+        self.records: list[dict] = []
+        self.interrupted = False
+
+    def append(self, **record):
+        self.records.append({key: record.get(key) for key in _FIELDS})
+
+    def __getattr__(self, name):
+        if name in _FIELDS:
+            return [r[name] for r in self.records]
+        raise AttributeError(name)
+
+    def __len__(self):
+        return len(self.records)
+
+    def __getitem__(self, index):
+        return self.records[index]
+
+    def __repr__(self):
+        lines = [f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}  {'test acc':>8}  {'seconds':>7}"]
+        for r in self.records:
+            test = "-" if r["test_acc"] is None else f"{r['test_acc']:.4f}"
+            lines.append(
+                f"{r['epoch']:>5}  {r['train_loss']:>10.4f}  {r['train_acc']:>9.4f}  {test:>8}  {r['seconds']:>7.2f}"
+            )
+        if self.interrupted:
+            lines.append("(interrupted)")
+        return "\n".join(lines)
+
+
+def _tensors_of(data, name: str):
+    """(inputs, targets) tensors when ``data`` lives in memory, else None (use a DataLoader)."""
+    if isinstance(data, TensorDataset) and len(data.tensors) == 2:
+        return data.tensors
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        if len(data[0]) != len(data[1]):
+            raise ValueError(f"{name}: inputs and targets differ in length ({len(data[0])} vs {len(data[1])}).")
+        return tuple(data)
+    if isinstance(data, Dataset):
+        return None
+    raise TypeError(
+        f"{name} must be a Dataset (for example a TensorDataset) or a pair (inputs, targets) of tensors, "
+        f"got {type(data).__name__}."
+    )
+
+
+class _Batches:
+    """Iterate (x, y) batches on ``device``: slices of in-memory tensors, or a DataLoader."""
+
+    def __init__(self, data, name, batch_size, device, shuffle, generator):
+        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+        tensors = _tensors_of(data, name)
+        if tensors is not None:
+            if len(tensors[0]) == 0:
+                raise ValueError(f"{name} is empty: there is nothing to train or test on.")
+            self.tensors = tuple(t.to(device) for t in tensors)
+            self.loader = None
+            self.size = len(self.tensors[0])
+        else:
+            self.tensors = None
+            self.loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+            self.size = len(data)
+            if self.size == 0:
+                raise ValueError(f"{name} is empty: there is nothing to train or test on.")
+        self.device = device
+
+    def __len__(self):
+        return math.ceil(self.size / self.batch_size)
+
+    def __iter__(self):
+        if self.loader is not None:
+            for x, y in self.loader:
+                yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            return
+        x, y = self.tensors
+        if self.shuffle:
+            order = torch.randperm(self.size, generator=self.generator).to(x.device)
+            x, y = x[order], y[order]
+        for start in range(0, self.size, self.batch_size):
+            yield x[start : start + self.batch_size], y[start : start + self.batch_size]
+
+
+def _forward(model, x, where: str):
+    """Run the model, turning a shape mismatch deep inside torch into an actionable error."""
+    try:
+        return model(x)
+    except RuntimeError as exc:
+        text = str(exc)
+        if any(word in text for word in ("shape", "size", "channels", "mat1", "dimension", "Expected")):
+            raise ValueError(
+                f"the model cannot take a batch of shape {tuple(x.shape)} ({where}): {text.splitlines()[0]}. "
+                "Check that the first layer's in_channels matches the images' channels and that the first "
+                "nn.Linear's in_features equals the flattened size after the last convolution or pooling "
+                "(cnnkit.arithmetic.conv_output_size helps)."
+            ) from None
+        raise
+
+
+def _check_targets(out, y, loss_fn, where):
+    if isinstance(loss_fn, nn.CrossEntropyLoss):
+        if out.ndim != 2:
+            raise ValueError(
+                f"the model's output has shape {tuple(out.shape)} ({where}); for classification it must be "
+                "(batch, number of classes). Add nn.Flatten() and a final nn.Linear."
+            )
+        if y.dtype != torch.long:
+            raise ValueError(
+                f"targets must be class indices (torch.int64) for cross-entropy, got {y.dtype}; use labels.long()."
+            )
+        if y.numel() and int(y.max()) >= out.shape[1]:
+            raise ValueError(
+                f"a target is {int(y.max())} but the model outputs only {out.shape[1]} classes ({where}): "
+                "make the last layer's out_features equal to the number of classes."
+            )
+
+
+def fit(
+    model: nn.Module,
+    train_data,
+    test_data=None,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    optimizer: torch.optim.Optimizer | None = None,
+    loss_fn=None,
+    lr: float = 5e-3,
+    scheduler=None,
+    device=None,
+    seed: int | None = 0,
+    progress: bool = True,
+    verbose: bool = True,
+) -> History:
+    """Train ``model`` in place and return its :class:`History`.
+
+    ``train_data`` / ``test_data``: a ``TensorDataset``, a pair of tensors ``(x, y)`` or
+    any map-style ``Dataset``. ``optimizer=None`` uses AdamW with a one-cycle schedule: the
+    learning rate warms up to ``lr`` and anneals to almost zero by the last batch, which
+    trains the course's networks well in few epochs. Pass your own ``optimizer`` (and,
+    if you like, a ``scheduler`` that is stepped after every batch) to take control.
+    ``loss_fn=None`` uses cross-entropy.
+    ``device=None`` picks CUDA, then MPS, then the CPU. ``seed`` fixes the shuffling.
+
+    Press the stop button (or Ctrl-C) to end training early: the model keeps the weights
+    it has and the epochs finished so far are returned, with ``history.interrupted=True``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module (a network), got {type(model).__name__}.")
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim optimizer or None, got {type(optimizer).__name__}.")
+    if optimizer is None:
+        lr = check_number("lr", lr, positive=True)
+    device = get_device() if device is None else torch.device(device)
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, like nn.CrossEntropyLoss(), got {type(loss_fn).__name__}.")
+
+    generator = torch.Generator()
+    if seed is not None:
+        generator.manual_seed(seed)
+    train_batches = _Batches(train_data, "train_data", batch_size, device, True, generator)
+    model.to(device)
+    if optimizer is None:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+        if scheduler is None:
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=lr, total_steps=epochs * len(train_batches)
+            )
+    if scheduler is not None and not hasattr(scheduler, "step"):
+        raise TypeError(f"scheduler must be a torch.optim.lr_scheduler object or None, got {type(scheduler).__name__}.")
+
+    history = History()
+    targets_checked = False
+    bar = _progress_bar(epochs * len(train_batches), progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            for x, y in train_batches:
+                out = _forward(model, x, f"training, epoch {epoch}")
+                if not targets_checked:
+                    _check_targets(out, y, loss_fn, f"training, epoch {epoch}")
+                    targets_checked = True
+                loss = loss_fn(out, y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                loss_sum += loss.detach() * len(y)
+                if out.ndim == 2 and y.ndim == 1:
+                    correct += (out.detach().argmax(1) == y).sum()
+                if bar is not None:
+                    bar.update(1)
+            train_loss = loss_sum.item() / train_batches.size
+            train_acc = correct.item() / train_batches.size
+            test_acc = (
+                evaluate(model, test_data, batch_size=max(batch_size, 256), device=device)
+                if test_data is not None
+                else None
+            )
+            seconds = time.perf_counter() - start
+            history.append(epoch=epoch, train_loss=train_loss, train_acc=train_acc, test_acc=test_acc, seconds=seconds)
+            if bar is not None:
+                bar.set_postfix(loss=f"{train_loss:.3f}", test_acc="-" if test_acc is None else f"{test_acc:.3f}")
+            if verbose:
+                test = "" if test_acc is None else f"  test acc {test_acc:.4f}"
+                print(
+                    f"epoch {epoch}/{epochs}  loss {train_loss:.4f}  train acc {train_acc:.4f}{test}  ({seconds:.1f} s)"
+                )
+    except KeyboardInterrupt:
+        history.interrupted = True
+        print(
+            f"Training interrupted after {len(history)} finished epoch(s) of {epochs}: the model keeps its "
+            "current weights, and the history holds the finished epochs."
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+        model.eval()
+    return history
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="training", unit="batch", leave=False)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data, *, batch_size: int = 512, device=None) -> torch.Tensor:
+    """Predicted class of every example in ``data`` (a CPU tensor of int64)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module (a network), got {type(model).__name__}.")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    device = (
+        next((p.device for p in model.parameters()), torch.device("cpu")) if device is None else torch.device(device)
+    )
+    if isinstance(data, torch.Tensor):
+        data = (data, torch.zeros(len(data), dtype=torch.long))
+    batches = _Batches(data, "data", batch_size, device, False, None)
+    was_training = model.training
+    model.eval()
+    try:
+        preds = [_forward(model, x, "prediction").argmax(1).cpu() for x, _ in batches]
+    finally:
+        model.train(was_training)
+    return torch.cat(preds)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data, *, batch_size: int = 512, device=None) -> float:
+    """Accuracy of ``model`` on ``data`` (a Dataset or a pair of tensors), between 0 and 1."""
+    tensors = _tensors_of(data, "data")
+    targets = tensors[1] if tensors is not None else torch.as_tensor([int(y) for _, y in data])
+    preds = predict(model, data, batch_size=batch_size, device=device)
+    return (preds == targets.cpu()).float().mean().item()
