@@ -81,20 +81,20 @@ def _pool_1d(size, kernel_size, stride, padding, dilation, ceil_mode):
     padding = check_int("padding", padding, minimum=0)
     dilation = check_int("dilation", dilation, minimum=1)
     effective = dilation * (kernel_size - 1) + 1
-    if 2 * padding > effective:
+    if padding > kernel_size // 2:
         raise ValueError(
-            f"padding={padding} is more than half the window (kernel_size={kernel_size}, dilation={dilation}); "
-            f"torch allows at most padding={effective // 2} here. Use a smaller padding."
+            f"padding={padding} is more than half of kernel_size={kernel_size}; torch allows at most "
+            f"padding={kernel_size // 2} here. Use a smaller padding or a larger kernel_size."
         )
     span = size + 2 * padding - effective
-    if span < 0:
-        raise ValueError(
-            f"the pooling window ({effective} wide) does not fit in size={size} with padding={padding}. "
-            "Use a smaller kernel_size, or pool a larger input."
-        )
     out = (-(-span // stride) if ceil_mode else span // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1  # torch's rule: the last window must start inside the input or the left padding
+    if out < 1:
+        raise ValueError(
+            f"the pooling window ({effective} wide) does not fit in size={size} with padding={padding}. "
+            "Use a smaller kernel_size, pool a larger input, or set ceil_mode=True."
+        )
     return out
 
 

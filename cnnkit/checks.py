@@ -56,7 +56,11 @@ def _difference(answer, expected, tol: float) -> str | None:
             same = type(answer) is type(expected) and answer == expected
         return None if same else f"your answer is {_describe(answer)}."
     if isinstance(expected, numbers.Number):
-        if isinstance(answer, (torch.Tensor, np.ndarray)) and np.size(answer) == 1:
+        if (
+            isinstance(answer, torch.Tensor)
+            and answer.numel() == 1
+            or (isinstance(answer, np.ndarray) and answer.size == 1)
+        ):
             answer = _to_array(answer).item()
         if isinstance(answer, bool) or not isinstance(answer, numbers.Number):
             return f"expected a number, but your answer is {_describe(answer)}."

@@ -9,7 +9,9 @@ hangs and never silently swaps one dataset for another.
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
+import math
 import os
 import socket
 import threading
@@ -65,8 +67,11 @@ def stratified_split(labels, fractions, seed: int = 0):
     labels = torch.as_tensor(labels)
     if labels.ndim != 1 or labels.numel() == 0:
         raise ValueError(f"labels must be a non-empty 1-D sequence of class ids, got shape {tuple(labels.shape)}.")
-    fractions = [float(f) for f in fractions]
-    if not fractions or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+    try:
+        fractions = [float(f) for f in fractions]
+    except (TypeError, ValueError):
+        raise ValueError(f"fractions must be a sequence of numbers, like (0.8, 0.2), got {fractions!r}.") from None
+    if not fractions or not all(math.isfinite(f) and f > 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
         raise ValueError(f"fractions must be positive and sum to 1, got {fractions}.")
     generator = torch.Generator().manual_seed(seed)
     parts = [[] for _ in fractions]
@@ -166,6 +171,10 @@ def _load_full_mnist(train: bool, *, download: bool, timeout: float | None):
     root = data_dir()
     raw = root / "MNIST" / "raw"
     try:
+        _unpack_archives(raw)
+    except (OSError, EOFError) as exc:
+        raise DataUnavailableError(_missing_mnist_message(raw, f"a .gz file there is damaged: {exc}")) from None
+    try:
         dataset = _torchvision_mnist(root, train, download=False)
     except RuntimeError:
         if not download:
@@ -178,6 +187,17 @@ def _load_full_mnist(train: bool, *, download: bool, timeout: float | None):
             reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise DataUnavailableError(_missing_mnist_message(raw, f"the download failed: {reason}")) from None
     return dataset.data.unsqueeze(1), dataset.targets.long()
+
+
+def _unpack_archives(raw: Path) -> None:
+    """Unpack ``*.gz`` files put into ``raw`` by hand, which torchvision only reads unpacked."""
+    for name in MNIST_FILES:
+        packed, plain = raw / f"{name}.gz", raw / name
+        if packed.is_file() and not plain.is_file():
+            tmp = plain.with_suffix(".part")
+            with gzip.open(packed, "rb") as src, open(tmp, "wb") as dst:
+                dst.write(src.read())
+            tmp.replace(plain)
 
 
 def _missing_mnist_message(raw: Path, why: str) -> str:

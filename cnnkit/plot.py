@@ -2,8 +2,10 @@
 
 Every function returns its matplotlib Figure; in a notebook follow the call with
 ``plt.show()`` (or assign the result) so the figure shows once. (A trailing ``;`` also
-works in JupyterLab, but not under nbval, which runs cells without history.) Colours come from the Okabe–Ito palette, which stays readable
-for colour-blind eyes, and mistakes are marked by a symbol as well as by colour.
+works in JupyterLab, but not under nbval, which runs cells without history.)
+
+Colours come from the Okabe–Ito palette, which stays readable for colour-blind eyes,
+and mistakes are marked by a symbol as well as by colour.
 """
 
 from __future__ import annotations

@@ -91,10 +91,10 @@ class _Batches:
             self.size = len(self.tensors[0])
         else:
             self.tensors = None
-            self.loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
             self.size = len(data)
             if self.size == 0:
                 raise ValueError(f"{name} is empty: there is nothing to train or test on.")
+            self.loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
         self.device = device
 
     def __len__(self):
@@ -130,6 +130,7 @@ def _forward(model, x, where: str):
 
 
 def _check_targets(out, y, loss_fn, where):
+    """Check, once, that the targets fit the model's output; ``y`` may be all the targets."""
     if isinstance(loss_fn, nn.CrossEntropyLoss):
         if out.ndim != 2:
             raise ValueError(
@@ -140,11 +141,26 @@ def _check_targets(out, y, loss_fn, where):
             raise ValueError(
                 f"targets must be class indices (torch.int64) for cross-entropy, got {y.dtype}; use labels.long()."
             )
+        if y.numel() and int(y.min()) < 0:
+            raise ValueError(f"a target is {int(y.min())}, but class indices start at 0 ({where}).")
         if y.numel() and int(y.max()) >= out.shape[1]:
             raise ValueError(
                 f"a target is {int(y.max())} but the model outputs only {out.shape[1]} classes ({where}): "
                 "make the last layer's out_features equal to the number of classes."
             )
+
+
+def _loss(loss_fn, out, y, where):
+    """The loss, with torch's errors about targets (a bad label in a later batch) made actionable."""
+    try:
+        return loss_fn(out, y)
+    except (IndexError, RuntimeError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(
+            f"the loss cannot compare the model's output of shape {tuple(out.shape)} with targets of shape "
+            f"{tuple(y.shape)} ({where}): {text}. For classification, targets are class indices 0 to "
+            "(number of classes - 1) and the last layer has one output per class."
+        ) from None
 
 
 def fit(
@@ -214,10 +230,11 @@ def fit(
             correct = torch.zeros((), device=device, dtype=torch.long)
             for x, y in train_batches:
                 out = _forward(model, x, f"training, epoch {epoch}")
-                if not targets_checked:
-                    _check_targets(out, y, loss_fn, f"training, epoch {epoch}")
+                if not targets_checked:  # all targets at once when they are in memory, else this batch's
+                    every = train_batches.tensors[1] if train_batches.tensors is not None else y
+                    _check_targets(out, every if every.dtype == y.dtype else y, loss_fn, "training")
                     targets_checked = True
-                loss = loss_fn(out, y)
+                loss = _loss(loss_fn, out, y, f"training, epoch {epoch}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -265,7 +282,7 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, desc="training", unit="batch", leave=False)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model: nn.Module, data, *, batch_size: int = 512, device=None) -> torch.Tensor:
     """Predicted class of every example in ``data`` (a CPU tensor of int64)."""
     if not isinstance(model, nn.Module):
@@ -286,7 +303,7 @@ def predict(model: nn.Module, data, *, batch_size: int = 512, device=None) -> to
     return torch.cat(preds)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model: nn.Module, data, *, batch_size: int = 512, device=None) -> float:
     """Accuracy of ``model`` on ``data`` (a Dataset or a pair of tensors), between 0 and 1."""
     tensors = _tensors_of(data, "data")

@@ -113,6 +113,7 @@ def save_checkpoint(path, model: torch.nn.Module, optimizer: torch.optim.Optimiz
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}.")
     path = Path(path)
+    extra = {key: _plain(key, value) for key, value in extra.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"model": model.state_dict(), "extra": extra}
     if optimizer is not None:
@@ -130,6 +131,24 @@ def save_checkpoint(path, model: torch.nn.Module, optimizer: torch.optim.Optimiz
     return path
 
 
+def _plain(key: str, value):
+    """``value`` as something ``torch.load(weights_only=True)`` accepts, or a TypeError naming ``key``."""
+    if hasattr(value, "records") and isinstance(value.records, list):  # a fit() History
+        value = value.records
+    if isinstance(value, np.generic | np.ndarray):
+        value = value.tolist()
+    if value is None or isinstance(value, bool | int | float | str | torch.Tensor):
+        return value
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(key, v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(key, v) for k, v in value.items()}
+    raise TypeError(
+        f"{key}={type(value).__name__} cannot be stored in a safe checkpoint; store numbers, strings, lists, "
+        "dicts or tensors (for a fit() history, pass the history itself or history.records)."
+    )
+
+
 def load_checkpoint(
     path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, map_location=None
 ) -> dict:
@@ -144,8 +163,9 @@ def load_checkpoint(
     try:
         state = torch.load(path, map_location=map_location or "cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a damaged file
+        detail = str(exc).splitlines()[0][:200] if str(exc).strip() else "no details"
         raise CheckpointError(
-            f"{path} is not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+            f"{path} is not a readable checkpoint ({type(exc).__name__}: {detail}). "
             "The file is damaged or was not written by save_checkpoint(); delete it and save again."
         ) from None
     if not isinstance(state, dict) or "model" not in state:

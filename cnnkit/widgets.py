@@ -91,4 +91,3 @@ def prediction_explorer(model: torch.nn.Module, dataset, *, k: int = 3):
 
     slider = w.IntSlider(value=0, min=0, max=len(images) - 1, description="image", continuous_update=False)
     return Panel({"index": slider}, render, title="Pick a test image: what does the model answer?")
-

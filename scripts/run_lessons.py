@@ -48,8 +48,14 @@ def tidy(nb) -> None:
 
 def run(path: Path, timeout: int) -> float:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(LESSONS)}},
-                            store_widget_state=True, record_timing=False)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(LESSONS)}},
+        store_widget_state=True,
+        record_timing=False,
+    )
     start = time.perf_counter()
     try:
         client.execute()
@@ -76,7 +82,10 @@ def main() -> int:
             continue
         slow = seconds >= LIMIT_SECONDS
         failed += slow
-        print(f"{'SLOW' if slow else 'ok':4}  {path.name}  {seconds:5.1f} s" + (f"  (limit {LIMIT_SECONDS} s)" if slow else ""))
+        print(
+            f"{'SLOW' if slow else 'ok':4}  {path.name}  {seconds:5.1f} s"
+            + (f"  (limit {LIMIT_SECONDS} s)" if slow else "")
+        )
     return 1 if failed else 0
 
 

@@ -1,0 +1,197 @@
+"""Tests for cnnkit.plot: image grids, training curves and heat-maps (drawn off-screen)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from cnnkit.plot import COLORS, heatmap, plot_history, show_images  # noqa: E402
+from cnnkit.train import History  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def visible_axes(fig):
+    return [ax for ax in fig.axes if ax.axison]
+
+
+def make_history(epochs, with_test=True):
+    history = History()
+    for e in range(1, epochs + 1):
+        history.append(
+            epoch=e,
+            train_loss=1.0 / e,
+            train_acc=0.5 + 0.04 * e,
+            test_acc=(0.45 + 0.04 * e) if with_test else None,
+            seconds=0.1,
+        )
+    return history
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# show_images
+
+
+@pytest.mark.parametrize(("n", "ncols", "rows"), [(1, 8, 1), (5, 8, 1), (8, 8, 1), (10, 4, 3), (16, 8, 2), (3, 1, 3)])
+def test_show_images_grid(n, ncols, rows):
+    fig = show_images(torch.rand(n, 1, 28, 28), ncols=ncols)
+    assert isinstance(fig, Figure)
+    assert len(visible_axes(fig)) == n
+    assert len(fig.axes) == rows * min(ncols, n)
+    for ax in visible_axes(fig):
+        assert len(ax.images) == 1 and ax.images[0].get_array().shape == (28, 28)
+        assert ax.get_title() == ""  # no labels, no titles
+
+
+def test_show_images_labels_and_class_names():
+    labels = torch.tensor([0, 2, 1])
+    fig = show_images(torch.rand(3, 28, 28), labels, class_names=["cat", "dog", "bird"])  # N×H×W works too
+    assert [ax.get_title() for ax in visible_axes(fig)] == ["cat", "bird", "dog"]
+    fig = show_images(np.random.rand(2, 1, 8, 8), [7, 3])
+    assert [ax.get_title() for ax in visible_axes(fig)] == ["7", "3"]
+    assert fig.get_suptitle() == ""
+
+
+def test_show_images_marks_mistakes_and_counts_them():
+    labels = [1, 2, 3, 4, 5]
+    preds = [1, 0, 3, 4, 9]
+    fig = show_images(torch.rand(5, 1, 10, 10), labels, preds)
+    titles = [ax.get_title() for ax in visible_axes(fig)]
+    assert titles == ["✓ 1", "✗ 0 (is 2)", "✓ 3", "✓ 4", "✗ 9 (is 5)"]
+    assert fig.get_suptitle().startswith("2 of 5 wrong")
+    axes = visible_axes(fig)
+    assert matplotlib.colors.to_hex(axes[1].title.get_color()) == COLORS["vermillion"].lower()
+    assert matplotlib.colors.to_hex(axes[0].title.get_color()) == COLORS["blue"].lower()
+    assert axes[1].spines["left"].get_linewidth() == 3  # boxed
+    assert axes[0].spines["left"].get_linewidth() != 3
+
+
+def test_show_images_all_right_and_custom_title():
+    fig = show_images(torch.rand(4, 1, 8, 8), [0, 1, 2, 3], [0, 1, 2, 3])
+    assert all(ax.get_title().startswith("✓") for ax in visible_axes(fig))
+    assert fig.get_suptitle().startswith("0 of 4 wrong")
+    fig = show_images(torch.rand(2, 1, 8, 8), [0, 1], [1, 1], title="My digits", class_names=["zero", "one"])
+    assert fig.get_suptitle() == "My digits"
+    assert [ax.get_title() for ax in visible_axes(fig)] == ["✗ one (is zero)", "✓ one"]
+
+
+def test_show_images_rgb():
+    images = torch.rand(6, 3, 16, 12) * 1.4 - 0.2  # out-of-range values are clipped for display
+    fig = show_images(images, labels=list(range(6)), ncols=3)
+    axes = visible_axes(fig)
+    assert len(axes) == 6
+    shown = axes[0].images[0].get_array()
+    assert shown.shape == (16, 12, 3)
+    assert shown.min() >= 0 and shown.max() <= 1
+    np.testing.assert_allclose(shown, images[0].clamp(0, 1).permute(1, 2, 0).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "images",
+    [
+        torch.rand(4, 2, 8, 8),
+        torch.rand(4, 4, 8, 8),
+        torch.rand(8, 8),
+        torch.rand(2, 1, 1, 8, 8),
+        torch.rand(0, 1, 8, 8),
+    ],
+)
+def test_show_images_wrong_shapes_raise(images):
+    with pytest.raises(ValueError, match="images"):
+        show_images(images)
+
+
+def test_show_images_label_and_prediction_mismatches_raise():
+    images = torch.rand(4, 1, 8, 8)
+    with pytest.raises(ValueError, match="labels has 3 entries"):
+        show_images(images, [0, 1, 2])
+    with pytest.raises(ValueError, match="preds has 5 entries"):
+        show_images(images, [0, 1, 2, 3], [0, 1, 2, 3, 4])
+    with pytest.raises(ValueError, match="preds needs labels"):
+        show_images(images, preds=[0, 1, 2, 3])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# plot_history
+
+
+def test_plot_history_two_axes_with_one_point_per_epoch():
+    fig = plot_history(make_history(4), title="Run 1")
+    assert isinstance(fig, Figure)
+    ax_loss, ax_acc = fig.axes
+    (loss_line,) = ax_loss.get_lines()
+    assert list(loss_line.get_xdata()) == [1, 2, 3, 4]
+    assert list(loss_line.get_ydata()) == pytest.approx([1.0, 0.5, 1 / 3, 0.25])
+    train_line, test_line = ax_acc.get_lines()
+    assert list(train_line.get_ydata()) == pytest.approx([0.54, 0.58, 0.62, 0.66])
+    assert list(test_line.get_ydata()) == pytest.approx([0.49, 0.53, 0.57, 0.61])
+    assert [t.get_text() for t in ax_acc.get_legend().get_texts()] == ["train", "test"]
+    assert fig.get_suptitle() == "Run 1"
+
+
+def test_plot_history_without_test_data_and_from_records():
+    fig = plot_history(make_history(3, with_test=False).records)
+    ax_loss, ax_acc = fig.axes
+    assert len(ax_acc.get_lines()) == 1
+    assert len(ax_loss.get_lines()[0].get_xdata()) == 3
+
+
+def test_plot_history_many_epochs():
+    fig = plot_history(make_history(20))
+    assert len(fig.axes[0].get_lines()[0].get_xdata()) == 20
+
+
+@pytest.mark.parametrize("bad", [History(), [], None, "history", [1, 2], {"train_loss": [1.0]}])
+def test_plot_history_bad_history_raises(bad):
+    with pytest.raises(ValueError, match="history"):
+        plot_history(bad)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# heatmap
+
+
+def test_heatmap_writes_every_number():
+    fig = heatmap(np.arange(1, 10).reshape(3, 3), title="kernel", xlabel="x", ylabel="y")
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    texts = {(t.get_position(), t.get_text()) for t in ax.texts}
+    assert texts == {((c, r), str(3 * r + c + 1)) for r in range(3) for c in range(3)}
+    assert ax.get_title() == "kernel" and ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
+    # white text on the dark (low) cells, black on the light ones
+    colours = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colours["1"] == "white" and colours["9"] == "black"
+    np.testing.assert_array_equal(ax.images[0].get_array(), np.arange(1, 10).reshape(3, 3))
+
+
+def test_heatmap_format_labels_and_existing_axes():
+    fig, (left, right) = plt.subplots(1, 2)
+    out = heatmap(torch.tensor([[0.5, 0.25], [1 / 3, 2.0]]), ax=right, fmt="{:.2f}", xlabels=["a", "b"])
+    assert out is fig
+    assert sorted(t.get_text() for t in right.texts) == ["0.25", "0.33", "0.50", "2.00"]
+    assert len(left.texts) == 0
+    assert [t.get_text() for t in right.get_xticklabels()] == ["a", "b"]
+
+
+def test_heatmap_vector_and_squeezable_input():
+    fig = heatmap([1, 2, 3, 4])
+    assert [t.get_text() for t in fig.axes[0].texts] == ["1", "2", "3", "4"]
+    fig = heatmap(torch.ones(1, 1, 2, 3))  # a single feature map, as conv layers give it
+    assert len(fig.axes[0].texts) == 6
+
+
+def test_heatmap_limits():
+    assert len(heatmap(np.zeros((30, 30))).axes[0].texts) == 900
+    with pytest.raises(ValueError, match="30×30"):
+        heatmap(np.zeros((31, 30)))
+    with pytest.raises(ValueError, match="2-D"):
+        heatmap(np.zeros((2, 3, 4)))
