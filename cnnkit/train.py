@@ -1,9 +1,11 @@
 """Training and evaluation: ``fit`` and ``evaluate``.
 
-``fit`` is the loop of lesson 08 with the care a course needs: in-memory tensor data is
-batched by slicing (no per-sample collation), metrics stay on the device until the end
-of an epoch, a progress bar shows in JupyterLab, and the stop button (Ctrl-C) ends
-training cleanly, keeping the weights and returning the history so far.
+``fit`` is the loop of lesson 08 with the care a course needs: it checks the model on a
+sample batch before training (so a shape mistake is reported in words, not from deep
+inside torch), batches in-memory tensor data by slicing (no per-sample collation), runs
+convolutions in the channels-last layout on the CPU (oneDNN's fastest), keeps metrics on
+the device until the end of an epoch, shows a progress bar in JupyterLab, and ends
+cleanly on the stop button (Ctrl-C), keeping the weights and returning the history so far.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class _Batches:
 
     def __init__(self, data, name, batch_size, device, shuffle, generator):
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+        self.data, self.device, self.memory_format = data, device, torch.contiguous_format
         tensors = _tensors_of(data, name)
         if tensors is not None:
             if len(tensors[0]) == 0:
@@ -95,7 +98,23 @@ class _Batches:
             if self.size == 0:
                 raise ValueError(f"{name} is empty: there is nothing to train or test on.")
             self.loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
-        self.device = device
+
+    def set_memory_format(self, memory_format):
+        """Lay 4-D image batches out as ``memory_format`` (channels_last is faster on the CPU)."""
+        self.memory_format = memory_format
+        if self.tensors is not None and self.tensors[0].ndim == 4:
+            self.tensors = (self.tensors[0].contiguous(memory_format=memory_format), self.tensors[1])
+
+    def first(self):
+        """A sample batch of up to two examples (for checking the model before training)."""
+        if self.tensors is not None:
+            return self.tensors[0][:2], self.tensors[1][:2]
+        x, y = self.data[0]
+        x = torch.as_tensor(x).unsqueeze(0).to(self.device)
+        return self._format(x), torch.as_tensor(y).reshape(1).to(self.device)
+
+    def _format(self, x):
+        return x.contiguous(memory_format=self.memory_format) if x.ndim == 4 else x
 
     def __len__(self):
         return math.ceil(self.size / self.batch_size)
@@ -103,7 +122,7 @@ class _Batches:
     def __iter__(self):
         if self.loader is not None:
             for x, y in self.loader:
-                yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+                yield self._format(x.to(self.device, non_blocking=True)), y.to(self.device, non_blocking=True)
             return
         x, y = self.tensors
         if self.shuffle:
@@ -113,15 +132,22 @@ class _Batches:
             yield x[start : start + self.batch_size], y[start : start + self.batch_size]
 
 
+class _StrideError(RuntimeError):
+    """``.view()`` met a tensor whose memory layout it cannot reinterpret."""
+
+
 def _forward(model, x, where: str):
     """Run the model, turning a shape mismatch deep inside torch into an actionable error."""
     try:
         return model(x)
     except RuntimeError as exc:
         text = str(exc)
+        if "view size is not compatible" in text:
+            raise _StrideError(text.splitlines()[0]) from None
         if any(word in text for word in ("shape", "size", "channels", "mat1", "dimension", "Expected")):
             raise ValueError(
-                f"the model cannot take a batch of shape {tuple(x.shape)} ({where}): {text.splitlines()[0]}. "
+                f"the model cannot take examples of shape {tuple(x.shape[1:])} (a batch of shape {tuple(x.shape)}, "
+                f"{where}): {text.splitlines()[0]}. "
                 "Check that the first layer's in_channels matches the images' channels and that the first "
                 "nn.Linear's in_features equals the flattened size after the last convolution or pooling "
                 "(cnnkit.arithmetic.conv_output_size helps)."
@@ -129,7 +155,7 @@ def _forward(model, x, where: str):
         raise
 
 
-def _check_targets(out, y, loss_fn, where):
+def _check_targets(out, y, loss_fn, where="training"):
     """Check, once, that the targets fit the model's output; ``y`` may be all the targets."""
     if isinstance(loss_fn, nn.CrossEntropyLoss):
         if out.ndim != 2:
@@ -209,6 +235,9 @@ def fit(
     if seed is not None:
         generator.manual_seed(seed)
     train_batches = _Batches(train_data, "train_data", batch_size, device, True, generator)
+    test_batches = (
+        _Batches(test_data, "test_data", max(batch_size, 256), device, False, None) if test_data is not None else None
+    )
     model.to(device)
     if optimizer is None:
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
@@ -220,9 +249,10 @@ def fit(
         raise TypeError(f"scheduler must be a torch.optim.lr_scheduler object or None, got {type(scheduler).__name__}.")
 
     history = History()
-    targets_checked = False
     bar = _progress_bar(epochs * len(train_batches), progress)
+    channels_last = False
     try:
+        channels_last = _prepare(model, train_batches, test_batches, loss_fn)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             model.train()
@@ -230,10 +260,6 @@ def fit(
             correct = torch.zeros((), device=device, dtype=torch.long)
             for x, y in train_batches:
                 out = _forward(model, x, f"training, epoch {epoch}")
-                if not targets_checked:  # all targets at once when they are in memory, else this batch's
-                    every = train_batches.tensors[1] if train_batches.tensors is not None else y
-                    _check_targets(out, every if every.dtype == y.dtype else y, loss_fn, "training")
-                    targets_checked = True
                 loss = _loss(loss_fn, out, y, f"training, epoch {epoch}")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -247,11 +273,7 @@ def fit(
                     bar.update(1)
             train_loss = loss_sum.item() / train_batches.size
             train_acc = correct.item() / train_batches.size
-            test_acc = (
-                evaluate(model, test_data, batch_size=max(batch_size, 256), device=device)
-                if test_data is not None
-                else None
-            )
+            test_acc = _accuracy(model, test_batches) if test_batches is not None else None
             seconds = time.perf_counter() - start
             history.append(epoch=epoch, train_loss=train_loss, train_acc=train_acc, test_acc=test_acc, seconds=seconds)
             if bar is not None:
@@ -270,8 +292,59 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+        if channels_last:
+            model.to(memory_format=torch.contiguous_format)  # hand the model back in the usual layout
         model.eval()
     return history
+
+
+def _prepare(model, train_batches, test_batches, loss_fn) -> bool:
+    """Check the model on a sample batch before training, and pick the faster memory layout.
+
+    On the CPU, convolutions run markedly faster with channels-last tensors (oneDNN's
+    native layout). The model and the image batches switch to it when the model has
+    convolutions and still works that way (a model calling ``.view()`` on feature maps
+    may not: it then stays as it is). Returns whether channels-last is in use.
+    """
+    x, y = train_batches.first()
+    was_training = model.training
+    model.eval()  # no dropout, no batch-norm statistics updated by this check
+    try:
+        with torch.no_grad():
+            try:
+                out = _forward(model, x, "checking the model before training")
+            except _StrideError as exc:
+                raise ValueError(f"the model failed on a sample batch: {exc}") from None
+            _check_targets(out, train_batches.tensors[1] if train_batches.tensors is not None else y, loss_fn)
+            use = (
+                train_batches.device.type == "cpu"
+                and x.ndim == 4
+                and any(isinstance(m, nn.Conv2d) for m in model.modules())
+            )
+            if use:
+                model.to(memory_format=torch.channels_last)
+                try:
+                    _forward(model, x.contiguous(memory_format=torch.channels_last), "checking the layout")
+                except Exception:  # whatever fails only in this layout: keep the usual one
+                    model.to(memory_format=torch.contiguous_format)
+                    use = False
+    finally:
+        model.train(was_training)
+    if use:
+        for batches in (train_batches, test_batches):
+            if batches is not None:
+                batches.set_memory_format(torch.channels_last)
+    return use
+
+
+def _accuracy(model, batches) -> float:
+    """Fraction of ``batches`` the model classifies correctly, counted on the device."""
+    model.eval()
+    correct = torch.zeros((), dtype=torch.long, device=batches.device)
+    with torch.inference_mode():
+        for x, y in batches:
+            correct += (_forward(model, x, "evaluation").argmax(1) == y).sum()
+    return correct.item() / batches.size
 
 
 def _progress_bar(total: int, enabled: bool):

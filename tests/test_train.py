@@ -261,7 +261,7 @@ def test_fit_wrong_channel_count_gives_short_actionable_error():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
     with pytest.raises(ValueError, match="in_channels") as info:
         quiet_fit(model, (x, y))
-    assert "(16, 1, 8, 8)" in str(info.value)
+    assert "examples of shape (1, 8, 8)" in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
@@ -466,3 +466,40 @@ def test_history_append_keeps_only_the_known_fields():
     assert history.records == [{"epoch": 1, "train_loss": 0.5, "train_acc": None, "test_acc": None, "seconds": None}]
     assert history.seconds == [None] and not history.interrupted
     assert len(History()) == 0 and repr(History()).startswith("epoch")
+
+
+class ViewsFeatureMaps(nn.Module):
+    """A model written the way many tutorials do: .view() on the conv output."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.head = nn.Linear(4 * 8 * 8, 2)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        return self.head(h.view(h.size(0), -1))
+
+
+def test_fit_on_cpu_trains_conv_nets_channels_last_and_hands_them_back_contiguous():
+    torch.manual_seed(0)
+    x, y = torch.rand(64, 1, 8, 8), torch.arange(64) % 2
+    x[y == 1, :, :4] += 1.0  # a learnable difference
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
+    history = quiet_fit(model, (x, y), (x, y), epochs=5)
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert model[0].weight.is_contiguous()  # the usual layout again after training
+    assert x.is_contiguous()  # the caller's data is untouched
+
+
+def test_fit_keeps_the_usual_layout_for_a_model_that_views_feature_maps():
+    torch.manual_seed(0)
+    x, y = torch.rand(64, 1, 8, 8), torch.arange(64) % 2
+    x[y == 1, :, :4] += 1.0
+    model = ViewsFeatureMaps()
+    with pytest.raises(RuntimeError, match="view size"):  # what channels-last would do to it
+        model.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+    model.to(memory_format=torch.contiguous_format)
+    history = quiet_fit(model, (x, y), (x, y), epochs=20)
+    assert len(history) == 20 and history.test_acc[-1] > 0.9
+    assert model.conv.weight.is_contiguous()
