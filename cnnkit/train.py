@@ -339,11 +339,15 @@ def _prepare(model, train_batches, test_batches, loss_fn) -> bool:
 
 def _accuracy(model, batches) -> float:
     """Fraction of ``batches`` the model classifies correctly, counted on the device."""
+    was_training = model.training
     model.eval()
     correct = torch.zeros((), dtype=torch.long, device=batches.device)
-    with torch.inference_mode():
-        for x, y in batches:
-            correct += (_forward(model, x, "evaluation").argmax(1) == y).sum()
+    try:
+        with torch.inference_mode():
+            for x, y in batches:
+                correct += (_forward(model, x, "evaluation").argmax(1) == y).sum()
+    finally:
+        model.train(was_training)
     return correct.item() / batches.size
 
 
@@ -355,18 +359,24 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, desc="training", unit="batch", leave=False)
 
 
-@torch.inference_mode()
-def predict(model: nn.Module, data, *, batch_size: int = 512, device=None) -> torch.Tensor:
-    """Predicted class of every example in ``data`` (a CPU tensor of int64)."""
+def _inference_batches(model, data, batch_size, device):
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module (a network), got {type(model).__name__}.")
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    device = (
-        next((p.device for p in model.parameters()), torch.device("cpu")) if device is None else torch.device(device)
-    )
+    if device is None:
+        device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    return _Batches(data, "data", batch_size, torch.device(device), False, None)
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, data, *, batch_size: int = 512, device=None) -> torch.Tensor:
+    """Predicted class of every example in ``data`` (a CPU tensor of int64).
+
+    ``data``: a Dataset, a pair of tensors ``(x, y)``, or a tensor of inputs alone.
+    """
     if isinstance(data, torch.Tensor):
         data = (data, torch.zeros(len(data), dtype=torch.long))
-    batches = _Batches(data, "data", batch_size, device, False, None)
+    batches = _inference_batches(model, data, batch_size, device)
     was_training = model.training
     model.eval()
     try:
@@ -376,10 +386,6 @@ def predict(model: nn.Module, data, *, batch_size: int = 512, device=None) -> to
     return torch.cat(preds)
 
 
-@torch.inference_mode()
 def evaluate(model: nn.Module, data, *, batch_size: int = 512, device=None) -> float:
     """Accuracy of ``model`` on ``data`` (a Dataset or a pair of tensors), between 0 and 1."""
-    tensors = _tensors_of(data, "data")
-    targets = tensors[1] if tensors is not None else torch.as_tensor([int(y) for _, y in data])
-    preds = predict(model, data, batch_size=batch_size, device=device)
-    return (preds == targets.cpu()).float().mean().item()
+    return _accuracy(model, _inference_batches(model, data, batch_size, device))
