@@ -9,7 +9,17 @@ and ``utils`` (seeding, device, quick/full mode, checkpoints).
 from . import arithmetic, checks, data, models, plot, train, utils
 from .data import load_mnist, load_shapes
 from .train import History, evaluate, fit, predict
-from .utils import CheckpointError, full_mode, get_device, load_checkpoint, save_checkpoint, seed_everything, setup
+from .utils import (
+    CheckpointError,
+    evaluating,
+    full_mode,
+    get_device,
+    load_checkpoint,
+    model_device,
+    save_checkpoint,
+    seed_everything,
+    setup,
+)
 
 __version__ = "0.1.0"
 
@@ -20,11 +30,13 @@ __all__ = [
     "checks",
     "data",
     "evaluate",
+    "evaluating",
     "fit",
     "full_mode",
     "get_device",
     "load_checkpoint",
     "load_mnist",
+    "model_device",
     "load_shapes",
     "models",
     "plot",

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .utils import evaluating, model_device
+
 __all__ = ["PLACEHOLDER", "check_function", "check_model", "check_value"]
 
 PLACEHOLDER = ...  # exercises start as `answer = ...`; functions start with `raise NotImplementedError`
@@ -169,17 +171,12 @@ def check_model(
                 exercise, False, f"expected an nn.Module (for example nn.Sequential(...)), got {_describe(model)}."
             )
         params = sum(p.numel() for p in model.parameters())
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-        was_training = model.training
-        model.eval()
         try:
-            with torch.no_grad():
-                out = model(torch.zeros(*input_shape, device=device))
+            with evaluating(model):
+                out = model(torch.zeros(*input_shape, device=model_device(model)))
         except Exception as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return _report(exercise, False, f"the model fails on an input of shape {tuple(input_shape)}: {first}")
-        finally:
-            model.train(was_training)
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(output_shape):
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else _describe(out)
             return _report(exercise, False, f"the output has shape {got}, expected {tuple(output_shape)}.")

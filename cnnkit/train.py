@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ._validate import check_int, check_number
-from .utils import get_device
+from .utils import evaluating, get_device, model_device
 
 __all__ = ["History", "evaluate", "fit", "predict"]
 
@@ -307,29 +307,21 @@ def _prepare(model, train_batches, test_batches, loss_fn) -> bool:
     may not: it then stays as it is). Returns whether channels-last is in use.
     """
     x, y = train_batches.first()
-    was_training = model.training
-    model.eval()  # no dropout, no batch-norm statistics updated by this check
-    try:
-        with torch.no_grad():
+    with evaluating(model):  # no dropout, no batch-norm statistics updated by this check
+        try:
+            out = _forward(model, x, "checking the model before training")
+        except _StrideError as exc:
+            raise ValueError(f"the model failed on a sample batch: {exc}") from None
+        _check_targets(out, train_batches.tensors[1] if train_batches.tensors is not None else y, loss_fn)
+        has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
+        use = train_batches.device.type == "cpu" and x.ndim == 4 and has_conv
+        if use:
+            model.to(memory_format=torch.channels_last)
             try:
-                out = _forward(model, x, "checking the model before training")
-            except _StrideError as exc:
-                raise ValueError(f"the model failed on a sample batch: {exc}") from None
-            _check_targets(out, train_batches.tensors[1] if train_batches.tensors is not None else y, loss_fn)
-            use = (
-                train_batches.device.type == "cpu"
-                and x.ndim == 4
-                and any(isinstance(m, nn.Conv2d) for m in model.modules())
-            )
-            if use:
-                model.to(memory_format=torch.channels_last)
-                try:
-                    _forward(model, x.contiguous(memory_format=torch.channels_last), "checking the layout")
-                except Exception:  # whatever fails only in this layout: keep the usual one
-                    model.to(memory_format=torch.contiguous_format)
-                    use = False
-    finally:
-        model.train(was_training)
+                _forward(model, x.contiguous(memory_format=torch.channels_last), "checking the layout")
+            except Exception:  # whatever fails only in this layout: keep the usual one
+                model.to(memory_format=torch.contiguous_format)
+                use = False
     if use:
         for batches in (train_batches, test_batches):
             if batches is not None:
@@ -337,17 +329,18 @@ def _prepare(model, train_batches, test_batches, loss_fn) -> bool:
     return use
 
 
+def _predictions(model, batches, where):
+    """(predicted classes, targets) for each batch, in eval mode without gradients."""
+    with evaluating(model):
+        for x, y in batches:
+            yield _forward(model, x, where).argmax(1), y
+
+
 def _accuracy(model, batches) -> float:
     """Fraction of ``batches`` the model classifies correctly, counted on the device."""
-    was_training = model.training
-    model.eval()
     correct = torch.zeros((), dtype=torch.long, device=batches.device)
-    try:
-        with torch.inference_mode():
-            for x, y in batches:
-                correct += (_forward(model, x, "evaluation").argmax(1) == y).sum()
-    finally:
-        model.train(was_training)
+    for preds, y in _predictions(model, batches, "evaluation"):
+        correct += (preds == y).sum()
     return correct.item() / batches.size
 
 
@@ -363,12 +356,10 @@ def _inference_batches(model, data, batch_size, device):
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module (a network), got {type(model).__name__}.")
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    if device is None:
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    return _Batches(data, "data", batch_size, torch.device(device), False, None)
+    device = model_device(model) if device is None else torch.device(device)
+    return _Batches(data, "data", batch_size, device, False, None)
 
 
-@torch.inference_mode()
 def predict(model: nn.Module, data, *, batch_size: int = 512, device=None) -> torch.Tensor:
     """Predicted class of every example in ``data`` (a CPU tensor of int64).
 
@@ -377,13 +368,7 @@ def predict(model: nn.Module, data, *, batch_size: int = 512, device=None) -> to
     if isinstance(data, torch.Tensor):
         data = (data, torch.zeros(len(data), dtype=torch.long))
     batches = _inference_batches(model, data, batch_size, device)
-    was_training = model.training
-    model.eval()
-    try:
-        preds = [_forward(model, x, "prediction").argmax(1).cpu() for x, _ in batches]
-    finally:
-        model.train(was_training)
-    return torch.cat(preds)
+    return torch.cat([preds.cpu() for preds, _ in _predictions(model, batches, "prediction")])
 
 
 def evaluate(model: nn.Module, data, *, batch_size: int = 512, device=None) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
@@ -14,9 +15,11 @@ import torch
 __all__ = [
     "FULL_ENV",
     "CheckpointError",
+    "evaluating",
     "full_mode",
     "get_device",
     "load_checkpoint",
+    "model_device",
     "save_checkpoint",
     "seed_everything",
     "setup",
@@ -72,6 +75,23 @@ def get_device(prefer: str | None = None) -> torch.device:
     if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device a model's parameters live on (the CPU for a model without parameters)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
+@contextlib.contextmanager
+def evaluating(model: torch.nn.Module):
+    """Run ``model`` in eval mode without gradients, then put its train/eval mode back."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
 
 
 def _mps_available() -> bool:

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from .plot import COLORS
+from .utils import evaluating, model_device
 
 __all__ = ["Panel", "prediction_explorer", "top_predictions"]
 
@@ -52,18 +53,12 @@ class Panel(w.VBox):
         self.renders += 1
 
 
-@torch.no_grad()
 def top_predictions(model: torch.nn.Module, image: torch.Tensor, k: int = 3):
     """The ``k`` most likely classes for one image (C×H×W): a list of (class index, probability)."""
     if not isinstance(image, torch.Tensor) or image.ndim != 3:
         raise ValueError(f"image must be a tensor of shape C×H×W, got {getattr(image, 'shape', type(image))}.")
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    was_training = model.training
-    model.eval()
-    try:
-        probs = torch.softmax(model(image.unsqueeze(0).to(device)), dim=1)[0].cpu()
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        probs = torch.softmax(model(image.unsqueeze(0).to(model_device(model))), dim=1)[0].cpu()
     k = max(1, min(int(k), probs.numel()))
     values, indices = probs.topk(k)
     return [(int(i), float(p)) for i, p in zip(indices, values, strict=True)]

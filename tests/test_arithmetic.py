@@ -77,24 +77,31 @@ def test_conv_output_size_pairs_in_pairs_out():
     assert conv_output_size([32, 16], 3) == (30, 14)
 
 
-def test_conv_output_size_agrees_with_nn_conv2d_on_random_settings():
-    rng = random.Random(1234)
+def assert_agrees_with_torch(rng, make_setting, torch_size, cnnkit_fn, layer, cases=300):
+    """cnnkit and torch give the same size, or both refuse, on ``cases`` random settings."""
     mismatches, refused = [], 0
-    for _ in range(300):
-        setting = {
+    for _ in range(cases):
+        setting = make_setting(rng)
+        expected = torch_size(**setting)
+        got = cnnkit_size(cnnkit_fn, **setting)
+        refused += expected is None
+        if got != expected:
+            mismatches.append((setting, "torch:", expected, "cnnkit:", got))
+    assert not mismatches, f"{len(mismatches)} settings disagree with {layer}, e.g. {mismatches[:5]}"
+    assert 10 < refused < cases - 10, "the random settings should include both valid and invalid ones"
+
+
+def test_conv_output_size_agrees_with_nn_conv2d_on_random_settings():
+    def setting(rng):
+        return {
             "size": maybe_pair(rng, 1, 40),
             "kernel_size": maybe_pair(rng, 1, 9),
             "stride": maybe_pair(rng, 1, 5),
             "padding": maybe_pair(rng, 0, 5),
             "dilation": maybe_pair(rng, 1, 3),
         }
-        expected = torch_conv_size(**setting)
-        got = cnnkit_size(conv_output_size, **setting)
-        refused += expected is None
-        if got != expected:
-            mismatches.append((setting, "torch:", expected, "cnnkit:", got))
-    assert not mismatches, f"{len(mismatches)} settings disagree with nn.Conv2d, e.g. {mismatches[:5]}"
-    assert 10 < refused < 290, "the random settings should include both valid and invalid ones"
+
+    assert_agrees_with_torch(random.Random(1234), setting, torch_conv_size, conv_output_size, "nn.Conv2d")
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -209,10 +216,8 @@ def test_pool_output_size_pairs_in_pairs_out():
 
 
 def test_pool_output_size_agrees_with_nn_maxpool2d_on_random_settings():
-    rng = random.Random(4321)
-    mismatches, refused = [], 0
-    for _ in range(300):
-        setting = {
+    def setting(rng):
+        return {
             "size": maybe_pair(rng, 1, 40),
             "kernel_size": maybe_pair(rng, 1, 8),
             "stride": None if rng.random() < 0.2 else maybe_pair(rng, 1, 5),
@@ -220,13 +225,8 @@ def test_pool_output_size_agrees_with_nn_maxpool2d_on_random_settings():
             "dilation": maybe_pair(rng, 1, 3),
             "ceil_mode": rng.random() < 0.5,
         }
-        expected = torch_pool_size(**setting)
-        got = cnnkit_size(pool_output_size, **setting)
-        refused += expected is None
-        if got != expected:
-            mismatches.append((setting, "torch:", expected, "cnnkit:", got))
-    assert not mismatches, f"{len(mismatches)} settings disagree with nn.MaxPool2d, e.g. {mismatches[:5]}"
-    assert 10 < refused < 290, "the random settings should include both valid and invalid ones"
+
+    assert_agrees_with_torch(random.Random(4321), setting, torch_pool_size, pool_output_size, "nn.MaxPool2d")
 
 
 def test_pool_output_size_padding_more_than_half_the_window_raises():

@@ -403,3 +403,22 @@ def test_package_exports_what_it_promises():
         assert hasattr(cnnkit, name), name
     assert cnnkit.fit is fit and cnnkit.load_checkpoint is load_checkpoint and cnnkit.setup is setup
     assert issubclass(CheckpointError, RuntimeError)
+
+
+def test_evaluating_switches_to_eval_without_gradients_and_restores_the_mode():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5))
+    model.train()
+    with cnnkit.evaluating(model) as same:
+        assert same is model and not model.training and not torch.is_grad_enabled()
+        assert not model(torch.ones(1, 3)).requires_grad
+    assert model.training and torch.is_grad_enabled()
+    model.eval()
+    with pytest.raises(RuntimeError, match="boom"), cnnkit.evaluating(model):
+        raise RuntimeError("boom")
+    assert not model.training  # an eval-mode model stays in eval mode, even after an error
+
+
+def test_model_device_reads_the_parameters_and_defaults_to_the_cpu():
+    assert cnnkit.model_device(torch.nn.Linear(2, 2)) == torch.device("cpu")
+    assert cnnkit.model_device(torch.nn.ReLU()) == torch.device("cpu")  # no parameters at all
+    assert cnnkit.model_device(torch.nn.Linear(2, 2).to("meta")) == torch.device("meta")
