@@ -1,12 +1,15 @@
 """cnnkit: the small, tested helper package behind the course's lessons.
 
 Modules: ``arithmetic`` (output sizes, padding, parameters, receptive fields), ``data``
-(bundled MNIST, full MNIST, generated colour shapes), ``train`` (``fit``, ``evaluate``),
-``plot`` (image grids, curves, heat-maps), ``checks`` (exercise self-checks), ``models``
-and ``utils`` (seeding, device, quick/full mode, checkpoints).
+(bundled MNIST and photos, full MNIST, generated colour shapes), ``train`` (``fit``,
+``evaluate``), ``reference`` (from-scratch NumPy layers), ``kernels`` (classic image
+kernels), ``optim`` (from-scratch optimizers, 2-D test functions), ``probes`` (gradient
+norms per layer), ``plot`` (image grids, curves, heat-maps), ``checks`` (exercise
+self-checks), ``widgets``, ``models`` and ``utils`` (seeding, device, quick/full mode,
+checkpoints).
 """
 
-from . import arithmetic, checks, data, models, plot, train, utils
+from . import arithmetic, checks, data, kernels, models, optim, plot, probes, reference, train, utils, widgets
 from .data import load_mnist, load_shapes
 from .train import History, evaluate, fit, predict
 from .utils import (
@@ -29,6 +32,7 @@ __all__ = [
     "arithmetic",
     "checks",
     "data",
+    "kernels",
     "evaluate",
     "evaluating",
     "fit",
@@ -39,11 +43,15 @@ __all__ = [
     "model_device",
     "load_shapes",
     "models",
+    "optim",
     "plot",
     "predict",
+    "probes",
+    "reference",
     "save_checkpoint",
     "seed_everything",
     "setup",
     "train",
     "utils",
+    "widgets",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import io
 import math
 import os
 import socket
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from ._validate import check_int
 from .utils import full_mode
 
 __all__ = [
@@ -28,9 +30,12 @@ __all__ = [
     "MNIST_SUBSET_SHA256",
     "SHAPE_CLASSES",
     "data_dir",
+    "PHOTOS",
     "load_mnist",
+    "load_photo",
     "load_shapes",
     "make_shapes",
+    "scatter_on_canvas",
     "stratified_split",
 ]
 
@@ -41,6 +46,13 @@ MNIST_SUBSET_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbe
 MNIST_TEST_PER_CLASS = 100  # of the 500 digits per class, 100 are held out for testing
 MNIST_CLASSES = [str(d) for d in range(10)]
 MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+
+# Photos bundled in data/ (from scikit-image's sample data, CC0; see data/README.md).
+PHOTOS = {
+    "chelsea": ("chelsea.png", "d08cc6234564a8f0e32a7523581439714c6b82fd0772df66febca5e97b227ebd"),
+    "camera": ("camera.png", "75e9b7723f3b6bf6a8050e94f2e686086e759fc0796b80e73bc3a9a42b76566b"),
+}
 
 
 class DataUnavailableError(RuntimeError):
@@ -85,20 +97,27 @@ def stratified_split(labels, fractions, seed: int = 0):
     return [torch.sort(torch.cat(p)).values for p in parts]
 
 
+def _verified_bundle(path: Path, sha256: str, what: str) -> bytes:
+    """The bytes of a file that ships in ``data/``, after checking it is there and intact."""
+    if not path.is_file():
+        raise DataUnavailableError(
+            f"the bundled {what} {path.name} is missing from {path.parent}. It ships with the course: "
+            "restore it with `git checkout -- data/`, or set CNNKIT_DATA to the folder that holds it."
+        )
+    content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != sha256:
+        raise DataUnavailableError(
+            f"{path} is damaged or not the expected file (sha256 {digest[:12]}…, expected "
+            f"{sha256[:12]}…). Restore it with `git checkout -- data/`."
+        )
+    return content
+
+
 @functools.lru_cache(maxsize=1)
 def _mnist_subset_arrays(path_str: str):
     path = Path(path_str)
-    if not path.is_file():
-        raise DataUnavailableError(
-            f"the bundled MNIST subset {path.name} is missing from {path.parent}. It ships with the course: "
-            "restore it with `git checkout -- data/`, or set CNNKIT_DATA to the folder that holds it."
-        )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != MNIST_SUBSET_SHA256:
-        raise DataUnavailableError(
-            f"{path} is damaged or not the expected file (sha256 {digest[:12]}…, expected "
-            f"{MNIST_SUBSET_SHA256[:12]}…). Restore it with `git checkout -- data/`."
-        )
+    _verified_bundle(path, MNIST_SUBSET_SHA256, "MNIST subset")
     table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
     images = torch.from_numpy(table[:, :-1].reshape(-1, 1, 28, 28).copy())
     labels = torch.from_numpy(table[:, -1].astype(np.int64))
@@ -320,3 +339,51 @@ def load_shapes(train: bool = True, full: bool | None = None, seed: int = 0) -> 
     cached = _shapes_cached(n_train if train else n_test, seed * 2 + (0 if train else 1))
     images, labels = cached.tensors
     return _with_classes(TensorDataset(images.clone(), labels.clone()), SHAPE_CLASSES)
+
+
+def load_photo(name: str = "chelsea", *, gray: bool = False, size: int | None = None) -> torch.Tensor:
+    """A real photo bundled with the course, as a float32 tensor C×H×W with values in [0, 1].
+
+    ``"chelsea"``: a cat, colour, 150×225. ``"camera"``: a photographer, grey, 256×256.
+    ``gray=True`` gives one channel (ITU-R 601 luma); ``size`` resizes so that the
+    shorter side has ``size`` pixels (antialiased).
+    """
+    if name not in PHOTOS:
+        raise ValueError(f"unknown photo {name!r}; choose one of: {', '.join(PHOTOS)}.")
+    if size is not None:
+        size = check_int("size", size, minimum=8)
+    from PIL import Image  # matplotlib depends on Pillow, so it is always installed
+
+    filename, sha256 = PHOTOS[name]
+    content = _verified_bundle(data_dir() / filename, sha256, "photo")
+    image = Image.open(io.BytesIO(content))
+    image = image.convert("L" if gray or image.mode == "L" else "RGB")
+    if size is not None:
+        scale = size / min(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    array = np.asarray(image, dtype=np.float32) / 255
+    tensor = torch.from_numpy(array.copy())
+    return tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
+
+
+def scatter_on_canvas(dataset, canvas_size: int = 56, seed: int = 0) -> TensorDataset:
+    """Paste each image of ``dataset`` at a random place on a larger blank canvas.
+
+    The digit is the same, only *where* it is changes: the experiment of lesson 01, in
+    which a fully connected network has to learn every digit at every position while a
+    convolution shares what it learns across positions. Keeps ``.classes``.
+    """
+    if not isinstance(dataset, TensorDataset) or len(dataset.tensors) != 2:
+        raise TypeError(f"dataset must be a TensorDataset of (images, labels), got {type(dataset).__name__}.")
+    images, labels = dataset.tensors
+    if images.ndim != 4:
+        raise ValueError(f"the images must have shape N×C×H×W, got {tuple(images.shape)}.")
+    n, c, h, w = images.shape
+    canvas_size = check_int("canvas_size", canvas_size, minimum=max(h, w))
+    generator = torch.Generator().manual_seed(seed)
+    tops = torch.randint(0, canvas_size - h + 1, (n,), generator=generator)
+    lefts = torch.randint(0, canvas_size - w + 1, (n,), generator=generator)
+    canvas = torch.zeros(n, c, canvas_size, canvas_size, dtype=images.dtype)
+    for i in range(n):
+        canvas[i, :, tops[i] : tops[i] + h, lefts[i] : lefts[i] + w] = images[i]
+    return _with_classes(TensorDataset(canvas, labels.clone()), getattr(dataset, "classes", None) or [])

@@ -11,14 +11,16 @@ cleanly on the stop button (Ctrl-C), keeping the weights and returning the histo
 from __future__ import annotations
 
 import math
+import os
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ._validate import check_int, check_number
-from .utils import evaluating, get_device, model_device
+from .utils import evaluating, get_device, model_device, save_checkpoint
 
 __all__ = ["History", "evaluate", "fit", "predict"]
 
@@ -30,12 +32,16 @@ class History:
 
     ``history.train_loss`` (and ``train_acc``, ``test_acc``, ``seconds``, ``epoch``) are
     lists with one value per finished epoch; ``history.records`` holds them as dicts;
-    ``history.interrupted`` says whether training was stopped early by the user.
+    ``history.interrupted`` says whether training was stopped early by the user,
+    ``history.stopped_early`` whether early stopping ended it (then ``history.best_epoch``
+    is the epoch whose weights the model has).
     """
 
     def __init__(self):
         self.records: list[dict] = []
         self.interrupted = False
+        self.stopped_early = False  # set by fit(patience=...) when the test accuracy stopped improving
+        self.best_epoch: int | None = None  # the epoch whose weights the model has (with patience)
 
     def append(self, **record):
         self.records.append({key: record.get(key) for key in _FIELDS})
@@ -204,6 +210,8 @@ def fit(
     seed: int | None = 0,
     progress: bool = True,
     verbose: bool = True,
+    patience: int | None = None,
+    checkpoint=None,
 ) -> History:
     """Train ``model`` in place and return its :class:`History`.
 
@@ -215,8 +223,17 @@ def fit(
     ``loss_fn=None`` uses cross-entropy.
     ``device=None`` picks CUDA, then MPS, then the CPU. ``seed`` fixes the shuffling.
 
+    ``patience``: early stopping. Stop when the accuracy on ``test_data`` (pass a
+    *validation* set there when you use it to decide) has not improved for ``patience``
+    epochs in a row; the model then gets back the weights of its best epoch
+    (``history.best_epoch``; ``history.stopped_early=True``).
+    ``checkpoint``: a file path. After every epoch the model, the optimizer, the epoch and
+    the history are saved there atomically (:func:`cnnkit.save_checkpoint`), so nothing
+    is lost if training is interrupted; continue with :func:`cnnkit.load_checkpoint`.
+
     Press the stop button (or Ctrl-C) to end training early: the model keeps the weights
-    it has and the epochs finished so far are returned, with ``history.interrupted=True``.
+    it has (its best ones when ``patience`` is set) and the epochs finished so far are
+    returned, with ``history.interrupted=True``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module (a network), got {type(model).__name__}.")
@@ -226,6 +243,18 @@ def fit(
         raise TypeError(f"optimizer must be a torch.optim optimizer or None, got {type(optimizer).__name__}.")
     if optimizer is None:
         lr = check_number("lr", lr, positive=True)
+    if patience is not None:
+        patience = check_int("patience", patience, minimum=1)
+        if test_data is None:
+            raise ValueError(
+                "patience (early stopping) watches the accuracy on a second dataset: pass a validation set "
+                "as test_data, e.g. fit(model, train_data, val_data, epochs=..., patience=3)."
+            )
+    if checkpoint is not None:
+        if not isinstance(checkpoint, (str, os.PathLike)):
+            raise TypeError(f"checkpoint must be a file path (str or Path), got {type(checkpoint).__name__}.")
+        if Path(checkpoint).is_dir():
+            raise ValueError(f"checkpoint must be a file path, but {checkpoint} is a folder; add a file name.")
     device = get_device() if device is None else torch.device(device)
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     if not callable(loss_fn):
@@ -251,6 +280,7 @@ def fit(
     history = History()
     bar = _progress_bar(epochs * len(train_batches), progress)
     channels_last = False
+    best_acc, best_state, waited = -1.0, None, 0
     try:
         channels_last = _prepare(model, train_batches, test_batches, loss_fn)
         for epoch in range(1, epochs + 1):
@@ -283,6 +313,22 @@ def fit(
                 print(
                     f"epoch {epoch}/{epochs}  loss {train_loss:.4f}  train acc {train_acc:.4f}{test}  ({seconds:.1f} s)"
                 )
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, model, optimizer, epoch=epoch, history=history)
+            if patience is not None:
+                if test_acc > best_acc:
+                    best_acc, waited, history.best_epoch = test_acc, 0, epoch
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    waited += 1
+                if waited >= patience and epoch < epochs:
+                    history.stopped_early = True
+                    if verbose:
+                        print(
+                            f"early stop: test accuracy has not improved for {patience} epoch(s); "
+                            f"restoring the weights of epoch {history.best_epoch} (test acc {best_acc:.4f})."
+                        )
+                    break
     except KeyboardInterrupt:
         history.interrupted = True
         print(
@@ -292,6 +338,8 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+        if best_state is not None and history.best_epoch != len(history):
+            model.load_state_dict(best_state)
         if channels_last:
             model.to(memory_format=torch.contiguous_format)  # hand the model back in the usual layout
         model.eval()

@@ -7,14 +7,30 @@ function raises ``ValueError`` and the panel shows that message instead of a tra
 
 from __future__ import annotations
 
+import contextlib
+
 import ipywidgets as w
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
+from . import arithmetic, kernels, optim, probes
 from .plot import COLORS
 from .utils import evaluating, model_device
 
-__all__ = ["Panel", "prediction_explorer", "top_predictions"]
+__all__ = [
+    "Panel",
+    "activation_explorer",
+    "conv_explorer",
+    "conv_window",
+    "filter_image",
+    "kernel_editor",
+    "optimizer_race",
+    "pool_image",
+    "pooling_explorer",
+    "prediction_explorer",
+    "top_predictions",
+]
 
 
 class Panel(w.VBox):
@@ -25,19 +41,33 @@ class Panel(w.VBox):
     the message of an invalid setting (or None). Tests use these to drive a panel headless.
     """
 
-    def __init__(self, controls: dict, render, *, title: str | None = None):
+    def __init__(self, controls: dict, render, *, title: str | None = None, layout: w.Widget | None = None):
         self.controls = dict(controls)
         self.render = render
         self.output = w.Output()
         self.message = w.HTML()
         self.renders, self.values, self.result, self.error = 0, {}, None, None
+        self._held = False
         header = [w.HTML(f"<b>{title}</b>")] if title else []
-        super().__init__(header + [w.HBox(list(self.controls.values())), self.message, self.output])
+        layout = w.HBox(list(self.controls.values())) if layout is None else layout
+        super().__init__(header + [layout, self.message, self.output])
         for control in self.controls.values():
             control.observe(self.refresh, names="value")
         self.refresh()
 
+    @contextlib.contextmanager
+    def hold(self):
+        """Change several controls at once and redraw once, at the end."""
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+        self.refresh()
+
     def refresh(self, _change=None):
+        if self._held:
+            return
         self.values = {name: control.value for name, control in self.controls.items()}
         self.output.clear_output(wait=True)
         with self.output:
@@ -86,3 +116,294 @@ def prediction_explorer(model: torch.nn.Module, dataset, *, k: int = 3):
 
     slider = w.IntSlider(value=0, min=0, max=len(images) - 1, description="image", continuous_update=False)
     return Panel({"index": slider}, render, title="Pick a test image: what does the model answer?")
+
+
+def _slider(description, value, low, high, **kwargs):
+    return w.IntSlider(value=value, min=low, max=high, description=description, continuous_update=False, **kwargs)
+
+
+# --- lesson 02: convolution arithmetic -------------------------------------------------------------
+
+
+def conv_window(size, kernel_size, stride=1, padding=0, dilation=1, row=0, col=0) -> dict:
+    """Where the kernel sits for one output cell, and the output-size formula filled in.
+
+    Returns ``out`` (output size), ``row``/``col`` (the output cell, clamped to the
+    output), ``cells`` (the padded-input coordinates under the kernel there), ``formula``
+    (text) and ``unused`` (input rows at the bottom/right that no window reaches when the
+    stride does not divide evenly). Raises ValueError for a setting that does not fit.
+    """
+    out = arithmetic.conv_output_size(size, kernel_size, stride, padding, dilation)
+    effective = dilation * (kernel_size - 1) + 1
+    row, col = min(max(int(row), 0), out - 1), min(max(int(col), 0), out - 1)
+    offsets = [(u * dilation, v * dilation) for u in range(kernel_size) for v in range(kernel_size)]
+    cells = [(row * stride + du, col * stride + dv) for du, dv in offsets]
+    span = size + 2 * padding - effective
+    formula = (
+        f"H₂ = ⌊(H + 2P − D(F − 1) − 1) / S⌋ + 1 = ⌊({size} + 2·{padding} − {dilation}·({kernel_size} − 1) − 1)"
+        f" / {stride}⌋ + 1 = {out}"
+    )
+    return {"out": out, "row": row, "col": col, "cells": cells, "formula": formula, "unused": span % stride}
+
+
+def _draw_grid(ax, n, *, offset=0, fill=None, pad=0, title=""):
+    """An n×n grid of squares; ``fill`` maps (r, c) to a colour; the outer ``pad`` ring is drawn dashed."""
+    import matplotlib.patches as patches
+
+    fill = fill or {}
+    for r in range(n):
+        for c in range(n):
+            is_pad = r < pad or c < pad or r >= n - pad or c >= n - pad
+            color = fill.get((r, c), "#f2f2f2" if is_pad else "white")
+            ax.add_patch(
+                patches.Rectangle(
+                    (c + offset, -r),
+                    1,
+                    -1,
+                    facecolor=color,
+                    edgecolor="#888888",
+                    linestyle="--" if is_pad else "-",
+                    linewidth=0.8,
+                )
+            )
+    ax.set_xlim(offset - 0.2, offset + n + 0.2)
+    ax.set_ylim(-n - 0.2, 0.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+
+
+def conv_explorer(size=7, kernel_size=3, stride=1, padding=0, dilation=1):
+    """Lesson 02's widget: slide a kernel over a grid and see the output size formula at work."""
+
+    def render(size, kernel_size, stride, padding, dilation, row, col):
+        info = conv_window(size, kernel_size, stride, padding, dilation, row, col)
+        n_in, n_out = size + 2 * padding, info["out"]
+        fig, (ax_in, ax_out) = plt.subplots(
+            1, 2, figsize=(8, 4), gridspec_kw={"width_ratios": [max(n_in, 1), max(n_out, 1)]}
+        )
+        _draw_grid(
+            ax_in,
+            n_in,
+            pad=padding,
+            fill={cell: COLORS["sky"] for cell in info["cells"]},
+            title=f"input {size}×{size} + padding {padding} (dashed)\nkernel {kernel_size}×{kernel_size}, "
+            f"stride {stride}, dilation {dilation}",
+        )
+        _draw_grid(
+            ax_out,
+            n_out,
+            fill={(info["row"], info["col"]): COLORS["blue"]},
+            title=f"output {n_out}×{n_out}\ncell ({info['row']}, {info['col']})",
+        )
+        fig.suptitle(info["formula"], fontsize=10, y=0.02, va="bottom")
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+        if info["unused"]:
+            print(
+                f"Note: the stride does not divide evenly; the last {info['unused']} padded row(s)/column(s) "
+                "are never covered by a window."
+            )
+        return info
+
+    controls = {
+        "size": _slider("input H", size, 1, 12),
+        "kernel_size": _slider("kernel F", kernel_size, 1, 7),
+        "stride": _slider("stride S", stride, 1, 4),
+        "padding": _slider("padding P", padding, 0, 3),
+        "dilation": _slider("dilation D", dilation, 1, 3),
+        "row": _slider("output row", 0, 0, 11),
+        "col": _slider("output col", 0, 0, 11),
+    }
+    names = list(controls)
+    layout = w.VBox([w.HBox([controls[n] for n in names[:4]]), w.HBox([controls[n] for n in names[4:]])])
+    return Panel(controls, render, title="Convolution arithmetic: move the knobs", layout=layout)
+
+
+# --- lesson 03: kernels ------------------------------------------------------------------------------
+
+
+def filter_image(image, kernel) -> torch.Tensor:
+    """The image filtered by a 3×3 (or any 2-D) kernel, each channel on its own ('same' size)."""
+    array = np.asarray(kernel, dtype=np.float32)
+    if array.ndim != 2:
+        raise ValueError(f"the kernel must be a 2-D grid of numbers, got shape {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("every kernel value must be a finite number.")
+    return kernels.apply(image, array)
+
+
+def _show(ax, image, title, *, signed=False):
+    picture = image.detach().cpu().float()
+    if picture.ndim == 3 and picture.shape[0] == 1:
+        picture = picture[0]
+    if picture.ndim == 3:
+        ax.imshow(picture.permute(1, 2, 0).clamp(0, 1).numpy())
+    elif signed:
+        bound = float(picture.abs().max()) or 1.0
+        ax.imshow(picture.numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound)
+    else:
+        ax.imshow(picture.numpy(), cmap="gray")
+    ax.set_title(title, fontsize=10)
+    ax.axis("off")
+
+
+def kernel_editor(image, preset: str = "sobel_x"):
+    """Lesson 03's widget: pick a preset kernel or type nine numbers, see the filtered image."""
+    if preset not in kernels.KERNELS:
+        raise ValueError(f"preset must be one of {', '.join(kernels.KERNELS)}, got {preset!r}.")
+    start = kernels.get(preset)
+    boxes = [w.FloatText(value=float(v), step=0.5, layout=w.Layout(width="70px")) for v in start.ravel()]
+    dropdown = w.Dropdown(options=list(kernels.KERNELS) + ["custom"], value=preset, description="preset")
+    controls = {"preset": dropdown} | {f"k{i}": box for i, box in enumerate(boxes)}
+    grid = w.GridBox(boxes, layout=w.Layout(grid_template_columns="repeat(3, 75px)"))
+    signed = image.shape[0] == 1 if image.ndim == 3 else True
+
+    def render(preset, **values):
+        kernel = np.array([values[f"k{i}"] for i in range(9)], dtype=np.float32).reshape(3, 3)
+        result = filter_image(image, kernel)
+        fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+        _show(axes[0], torch.as_tensor(image), "input")
+        axes[1].imshow(kernel, cmap="RdBu_r", vmin=-np.abs(kernel).max() - 1e-9, vmax=np.abs(kernel).max() + 1e-9)
+        for (r, c), v in np.ndenumerate(kernel):
+            axes[1].text(c, r, f"{v:g}", ha="center", va="center", fontsize=11)
+        axes[1].set_title(f"kernel ({preset})", fontsize=10)
+        axes[1].axis("off")
+        _show(axes[2], result, "output (red +, blue −)" if signed else "output (clipped to [0, 1])", signed=signed)
+        fig.tight_layout()
+        return {"kernel": kernel, "output": result}
+
+    panel = Panel(
+        controls,
+        render,
+        title="Kernel editor: choose a preset or type your own numbers",
+        layout=w.HBox([dropdown, grid]),
+    )
+
+    def on_preset(change):
+        if change["new"] == "custom":
+            return
+        with panel.hold():
+            for box, value in zip(boxes, kernels.get(change["new"]).ravel(), strict=True):
+                box.value = float(value)
+
+    def on_box(_change):
+        if panel._held or dropdown.value == "custom":
+            return
+        current = np.array([b.value for b in boxes], dtype=np.float32).reshape(3, 3)
+        if not np.allclose(current, kernels.get(dropdown.value)):
+            with panel.hold():
+                dropdown.value = "custom"
+
+    dropdown.observe(on_preset, names="value")
+    for box in boxes:
+        box.observe(on_box, names="value")
+    return panel
+
+
+# --- lesson 04: pooling ------------------------------------------------------------------------------
+
+
+def pool_image(image, kind: str = "max", kernel_size: int = 2, stride: int | None = None) -> torch.Tensor:
+    """Max or average pooling of an image (C×H×W or H×W), each channel on its own."""
+    if kind not in ("max", "avg"):
+        raise ValueError(f"kind must be 'max' or 'avg', got {kind!r}.")
+    x = torch.as_tensor(image).float()
+    if x.ndim not in (2, 3):
+        raise ValueError(f"image must have shape H×W or C×H×W, got {tuple(x.shape)}.")
+    stride = kernel_size if stride is None else stride
+    arithmetic.pool_output_size(tuple(x.shape[-2:]), kernel_size, stride)  # a clear error when it does not fit
+    pool = torch.nn.functional.max_pool2d if kind == "max" else torch.nn.functional.avg_pool2d
+    return pool(x[None] if x.ndim == 3 else x[None, None], kernel_size, stride)[0].reshape(
+        *x.shape[:-2], *arithmetic.pool_output_size(tuple(x.shape[-2:]), kernel_size, stride)
+    )
+
+
+def pooling_explorer(image):
+    """Lesson 04's widget: pooling kind, window and stride applied to an image, with the sizes."""
+
+    def render(kind, kernel_size, stride):
+        pooled = pool_image(image, kind, kernel_size, stride)
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+        h, w_ = image.shape[-2:]
+        _show(axes[0], torch.as_tensor(image), f"input {h}×{w_}")
+        size = f"{pooled.shape[-2]}×{pooled.shape[-1]}"
+        _show(axes[1], pooled, f"{kind} pool {kernel_size}×{kernel_size}, stride {stride}: {size}")
+        fig.tight_layout()
+        if stride > kernel_size:
+            print(f"Note: stride {stride} > window {kernel_size}: some pixels fall between windows and are ignored.")
+        return {"shape": tuple(pooled.shape), "output": pooled}
+
+    controls = {
+        "kind": w.Dropdown(options=["max", "avg"], value="max", description="kind"),
+        "kernel_size": _slider("window", 2, 1, 8),
+        "stride": _slider("stride", 2, 1, 8),
+    }
+    return Panel(controls, render, title="Pooling: kind, window and stride")
+
+
+# --- lesson 05: activations --------------------------------------------------------------------------
+
+
+def activation_explorer(activation: str = "sigmoid", depth: int = 10):
+    """Lesson 05's widget: gradient norm per layer of a plain deep net, by activation and depth."""
+
+    def render(activation, depth):
+        norms = probes.gradient_profile(activation, depth)
+        values = np.array(list(norms.values()))
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        ax.bar(range(1, len(values) + 1), values, color=COLORS["blue"])
+        ax.set_yscale("log")
+        ax.set(
+            xlabel="layer (1 = next to the input)",
+            ylabel="weight-gradient norm (log scale)",
+            title=f"{activation}, {depth} hidden layers: first/last = {values[0] / values[-1]:.1e}",
+        )
+        fig.tight_layout()
+        return norms
+
+    controls = {
+        "activation": w.Dropdown(options=list(probes.ACTIVATIONS), value=activation, description="activation"),
+        "depth": _slider("depth", depth, 1, 30),
+    }
+    return Panel(controls, render, title="Vanishing gradients: pick an activation and a depth")
+
+
+# --- lesson 07: optimizers ---------------------------------------------------------------------------
+
+_RACE_COLORS = {"sgd": "vermillion", "momentum": "orange", "rmsprop": "green", "adam": "blue"}
+
+
+def optimizer_race(function: str = "rosenbrock", lr: float = 1e-3, momentum: float = 0.9, steps: int = 300):
+    """Lesson 07's widget: SGD, momentum, RMSProp and Adam race on a 2-D test function."""
+
+    def render(function, lr, momentum, steps):
+        if function not in optim.FUNCTIONS:
+            raise ValueError(f"function must be one of {', '.join(optim.FUNCTIONS)}, got {function!r}.")
+        fn = optim.FUNCTIONS[function]
+        X, Y, Z = fn.grid(150)
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+        ax.contour(X, Y, np.log1p(Z), levels=25, cmap="Greys", linewidths=0.6)
+        distances = {}
+        for name in optim.OPTIMIZERS:
+            path = optim.optimize_path(function, name, lr=lr, steps=steps, momentum=momentum)
+            diverged = len(path) < steps + 1
+            distances[name] = float("inf") if diverged else optim.distance_to_minimum(fn, path[-1])
+            label = f"{name}: " + ("diverged" if diverged else f"distance {distances[name]:.3f}")
+            ax.plot(path[:, 0], path[:, 1], ".-", ms=2, lw=1, color=COLORS[_RACE_COLORS[name]], label=label)
+        ax.plot(*fn.minimum, "*", color="black", ms=12, label="minimum")
+        ax.set(xlim=fn.xlim, ylim=fn.ylim, xlabel="x", ylabel="y", title=f"{function}: lr {lr:g}, {steps} steps")
+        ax.legend(fontsize=8, loc="upper right")
+        fig.tight_layout()
+        return distances
+
+    controls = {
+        "function": w.Dropdown(options=list(optim.FUNCTIONS), value=function, description="function"),
+        "lr": w.FloatLogSlider(
+            value=lr, base=10, min=-4, max=0, step=0.25, description="learning rate", continuous_update=False
+        ),
+        "momentum": w.FloatSlider(
+            value=momentum, min=0, max=0.99, step=0.01, description="momentum", continuous_update=False
+        ),
+        "steps": _slider("steps", steps, 10, 1000),
+    }
+    return Panel(controls, render, title="Optimizer race: who reaches the minimum ★ first?")

@@ -434,3 +434,56 @@ def test_stratified_split_bad_fractions_raise(fractions):
 def test_stratified_split_bad_labels_raise(labels):
     with pytest.raises(ValueError, match="labels"):
         stratified_split(labels, (0.5, 0.5))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# bundled photos and digits on a canvas
+
+
+@pytest.mark.parametrize("name, shape", [("chelsea", (3, 150, 225)), ("camera", (1, 256, 256))])
+def test_load_photo_shapes_range_and_checksum(name, shape):
+    photo = cdata.load_photo(name)
+    assert tuple(photo.shape) == shape and photo.dtype == torch.float32
+    assert 0 <= photo.min() < 0.2 and 0.8 < photo.max() <= 1
+    filename, sha256 = cdata.PHOTOS[name]
+    assert hashlib.sha256((REPO_DATA / filename).read_bytes()).hexdigest() == sha256
+
+
+def test_load_photo_gray_and_resize():
+    gray = cdata.load_photo("chelsea", gray=True, size=50)
+    assert tuple(gray.shape) == (1, 50, 75)
+    colour = cdata.load_photo("chelsea", size=50)
+    assert torch.allclose(gray[0], (colour * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(0), atol=0.02)
+
+
+def test_load_photo_bad_name_and_damaged_file(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="chelsea"):
+        cdata.load_photo("dog")
+    with pytest.raises(ValueError, match="size must be at least 8"):
+        cdata.load_photo("camera", size=2)
+    (tmp_path / "camera.png").write_bytes(b"not a png")
+    monkeypatch.setenv("CNNKIT_DATA", str(tmp_path))
+    with pytest.raises(DataUnavailableError, match="damaged"):
+        cdata.load_photo("camera")
+    with pytest.raises(DataUnavailableError, match="missing"):
+        cdata.load_photo("chelsea")
+
+
+def test_scatter_on_canvas_moves_each_digit_intact():
+    digits = load_mnist(train=False)
+    scattered = cdata.scatter_on_canvas(digits, canvas_size=56, seed=3)
+    images, labels = scattered.tensors
+    assert tuple(images.shape) == (1000, 1, 56, 56) and torch.equal(labels, digits.tensors[1])
+    assert scattered.classes == digits.classes
+    assert torch.allclose(images.sum(dim=(1, 2, 3)), digits.tensors[0].sum(dim=(1, 2, 3)))
+    rows = (images[:, 0].sum(2) > 0).float().argmax(1)
+    assert rows.min() < 5 and rows.max() > 20  # digits land all over the canvas
+    again = cdata.scatter_on_canvas(digits, canvas_size=56, seed=3)
+    assert torch.equal(again.tensors[0], images)
+
+
+def test_scatter_on_canvas_bad_input():
+    with pytest.raises(TypeError, match="TensorDataset"):
+        cdata.scatter_on_canvas([1, 2, 3])
+    with pytest.raises(ValueError, match="canvas_size must be at least 28"):
+        cdata.scatter_on_canvas(load_mnist(train=False), canvas_size=20)

@@ -503,3 +503,114 @@ def test_fit_keeps_the_usual_layout_for_a_model_that_views_feature_maps():
     history = quiet_fit(model, (x, y), (x, y), epochs=20)
     assert len(history) == 20 and history.test_acc[-1] > 0.9
     assert model.conv.weight.is_contiguous()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# early stopping and per-epoch checkpoints
+
+
+class ScriptedAccuracy(nn.Module):
+    """A model whose test accuracy follows a script, one value per epoch; its weight records the epoch."""
+
+    def __init__(self, accuracies, n=20):
+        super().__init__()
+        self.accuracies, self.n = list(accuracies), n
+        self.epoch = nn.Parameter(torch.zeros(()))
+        self.evaluations = 0
+
+    def forward(self, x):
+        if not self.training and len(x) == self.n:  # the test set: right for the scripted fraction
+            acc = self.accuracies[min(self.evaluations, len(self.accuracies) - 1)]
+            self.evaluations += 1
+            right = int(round(acc * self.n))
+            preds = torch.cat([x[:right, 1].long(), (x[right:, 1].long() + 1) % 2])
+            return F.one_hot(preds, 2).float() + 0 * self.epoch
+        return torch.zeros(len(x), 2) + self.epoch  # training: a loss that depends on the parameter
+
+
+def scripted_data(n=20):
+    x = torch.stack([torch.arange(n).float(), (torch.arange(n) % 2).float()], 1)
+    return x, (torch.arange(n) % 2)
+
+
+def test_patience_stops_after_no_improvement_and_restores_the_best_weights(capsys):
+    accs = [0.5, 0.7, 0.6, 0.65, 0.6, 0.9, 0.95]
+    model = ScriptedAccuracy(accs)
+    x, y = scripted_data()
+
+    class Snap(torch.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {})
+            self.steps = 0
+
+        def step(self, closure=None):
+            self.steps += 1
+            with torch.no_grad():
+                model.epoch.fill_(self.steps)  # one batch per epoch: the weight is the epoch number
+
+    train = (x[:8], y[:8])
+    history = fit(
+        model, train, (x, y), epochs=7, batch_size=8, optimizer=Snap(model.parameters()), patience=2, progress=False
+    )
+    assert len(history) == 4 and history.stopped_early and history.best_epoch == 2
+    assert history.test_acc == pytest.approx(accs[:4])
+    assert model.epoch.item() == 2  # the weights of epoch 2 were restored
+    assert "early stop" in capsys.readouterr().out
+
+
+def test_patience_not_triggered_keeps_the_last_weights_and_flags_nothing():
+    x, y = blobs()
+    model = nn.Linear(4, 3)
+    history = quiet_fit(model, (x, y), (x, y), epochs=3, patience=5)
+    assert len(history) == 3 and not history.stopped_early and history.best_epoch is not None
+
+
+def test_patience_needs_a_second_dataset_and_a_positive_whole_number():
+    x, y = blobs()
+    with pytest.raises(ValueError, match="pass a validation set"):
+        quiet_fit(nn.Linear(4, 3), (x, y), None, patience=2)
+    with pytest.raises(ValueError, match="patience must be at least 1"):
+        quiet_fit(nn.Linear(4, 3), (x, y), (x, y), patience=0)
+
+
+def test_checkpoint_is_written_every_epoch_and_resumes(tmp_path):
+    x, y = blobs()
+    model = nn.Linear(4, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    path = tmp_path / "run" / "model.pt"
+    history = quiet_fit(model, (x, y), (x, y), epochs=3, optimizer=opt, checkpoint=path)
+    fresh = nn.Linear(4, 3)
+    fresh_opt = torch.optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9)
+    extra = cnnkit.load_checkpoint(path, fresh, fresh_opt)
+    assert extra["epoch"] == 3 and [r["epoch"] for r in extra["history"]] == [1, 2, 3]
+    assert extra["history"][-1]["test_acc"] == history[-1]["test_acc"]
+    assert torch.equal(fresh.weight, model.weight)
+    assert fresh_opt.state_dict()["state"], "the optimizer's momentum buffers were saved too"
+
+
+def test_checkpoint_survives_an_interrupt_with_the_finished_epochs(tmp_path):
+    x, y = blobs()
+    path = tmp_path / "model.pt"
+
+    class StopInEpoch3(nn.Linear):
+        calls = 0
+
+        def forward(self, inp):
+            if self.training:
+                StopInEpoch3.calls += 1
+                if StopInEpoch3.calls == 2 * 4 + 1:  # 120 samples / batch 32 = 4 batches per epoch
+                    raise KeyboardInterrupt
+            return super().forward(inp)
+
+    model = StopInEpoch3(4, 3)
+    history = quiet_fit(model, (x, y), (x, y), epochs=5, checkpoint=path)
+    assert history.interrupted and len(history) == 2
+    assert cnnkit.load_checkpoint(path, nn.Linear(4, 3))["epoch"] == 2
+
+
+def test_checkpoint_bad_paths(tmp_path):
+    x, y = blobs()
+    with pytest.raises(ValueError, match="is a folder"):
+        quiet_fit(nn.Linear(4, 3), (x, y), checkpoint=tmp_path)
+    with pytest.raises(TypeError, match="file path"):
+        quiet_fit(nn.Linear(4, 3), (x, y), checkpoint=3)

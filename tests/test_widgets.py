@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -80,3 +81,80 @@ def test_prediction_explorer_follows_the_slider():
     assert explorer.renders == 2 and explorer.values == {"index": 7}
     x = data.tensors[0][7]
     assert explorer.result == widgets.top_predictions(model, x, 3) and explorer.result != first
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the widgets of lessons 02-07: pure functions, then the panels driven headless
+
+
+def test_conv_window_cells_and_formula():
+    info = widgets.conv_window(7, 3, stride=2, padding=1, dilation=1, row=1, col=2)
+    assert info["out"] == 4 and (info["row"], info["col"]) == (1, 2)
+    assert info["cells"][0] == (2, 4) and info["cells"][-1] == (4, 6) and len(info["cells"]) == 9
+    assert info["formula"].endswith("= 4") and info["unused"] == 0
+    dilated = widgets.conv_window(7, 3, dilation=2, row=0, col=0)
+    assert dilated["out"] == 3 and dilated["cells"][:3] == [(0, 0), (0, 2), (0, 4)]
+    assert widgets.conv_window(8, 3, stride=2)["unused"] == 1  # (8 - 3) % 2: one row never reached
+    assert widgets.conv_window(5, 3, row=9, col=9)["row"] == 2  # clamped to the output
+
+
+def test_conv_explorer_responds_and_flags_settings_that_do_not_fit():
+    panel = widgets.conv_explorer()
+    assert panel.result["out"] == 5
+    panel.controls["stride"].value = 2
+    assert panel.result["out"] == 3 and panel.renders == 2
+    panel.controls["size"].value = 2
+    assert panel.result is None and "does not fit" in panel.error and "does not fit" in panel.message.value
+    panel.controls["padding"].value = 1
+    assert panel.error is None and panel.result["out"] == 1  # (2 + 2 - 3) // 2 + 1
+
+
+def test_filter_image_and_kernel_editor():
+    image = torch.rand(1, 12, 12)
+    assert torch.allclose(widgets.filter_image(image, np.pad([[1.0]], 1)), image)
+    with pytest.raises(ValueError, match="finite"):
+        widgets.filter_image(image, [[np.nan] * 3] * 3)
+    panel = widgets.kernel_editor(image, preset="identity")
+    assert torch.allclose(panel.result["output"], image)
+    panel.controls["preset"].value = "box_blur"
+    assert np.allclose(panel.result["kernel"], 1 / 9) and not torch.allclose(panel.result["output"], image)
+    panel.controls["k4"].value = 2.0  # editing a box turns the preset into "custom"
+    assert panel.controls["preset"].value == "custom" and panel.result["kernel"][1, 1] == 2.0
+    with pytest.raises(ValueError, match="preset must be one of"):
+        widgets.kernel_editor(image, preset="blur")
+
+
+def test_pool_image_and_pooling_explorer():
+    image = torch.arange(16.0).reshape(1, 4, 4)
+    assert widgets.pool_image(image, "max", 2).tolist() == [[[5.0, 7.0], [13.0, 15.0]]]
+    assert widgets.pool_image(image[0], "avg", 2).tolist() == [[2.5, 4.5], [10.5, 12.5]]
+    with pytest.raises(ValueError, match="kind must be"):
+        widgets.pool_image(image, "min", 2)
+    with pytest.raises(ValueError, match="does not fit"):
+        widgets.pool_image(image, "max", 5)
+    panel = widgets.pooling_explorer(torch.rand(3, 20, 30))
+    assert panel.result["shape"] == (3, 10, 15)
+    panel.controls["kernel_size"].value = 4
+    assert panel.result["shape"] == (3, 9, 14)
+    panel.controls["kernel_size"].value = 8
+    panel.controls["stride"].value = 8
+    assert panel.result["shape"] == (3, 2, 3)
+
+
+def test_activation_explorer_shows_relu_gradients_far_larger_than_sigmoid():
+    panel = widgets.activation_explorer("sigmoid", depth=8)
+    sigmoid = list(panel.result.values())
+    panel.controls["activation"].value = "relu"
+    relu = list(panel.result.values())
+    assert len(sigmoid) == len(relu) == 9
+    assert relu[0] / relu[-1] > 100 * sigmoid[0] / sigmoid[-1]
+    panel.controls["depth"].value = 3
+    assert len(panel.result) == 4
+
+
+def test_optimizer_race_reports_distances_and_divergence():
+    panel = widgets.optimizer_race("quadratic", lr=0.01, steps=100)
+    assert set(panel.result) == {"sgd", "momentum", "rmsprop", "adam"}
+    assert all(np.isfinite(d) for d in panel.result.values())
+    panel.controls["lr"].value = 0.1  # beyond 2/25 for plain SGD on the steep direction
+    assert panel.result["sgd"] == float("inf")
