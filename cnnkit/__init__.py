@@ -11,6 +11,7 @@ checkpoints).
 
 from . import arithmetic, checks, data, kernels, models, optim, plot, probes, reference, train, utils, widgets
 from .data import load_mnist, load_shapes
+from .models import summary
 from .train import History, evaluate, fit, predict
 from .utils import (
     CheckpointError,
@@ -51,6 +52,7 @@ __all__ = [
     "save_checkpoint",
     "seed_everything",
     "setup",
+    "summary",
     "train",
     "utils",
     "widgets",

@@ -31,6 +31,11 @@ __all__ = [
     "SHAPE_CLASSES",
     "data_dir",
     "PHOTOS",
+    "CIFAR10_CLASSES",
+    "FASHION_CLASSES",
+    "load_cifar10",
+    "load_colour",
+    "load_fashion_mnist",
     "load_mnist",
     "load_photo",
     "load_shapes",
@@ -180,32 +185,58 @@ def _run_with_deadline(fn, timeout: float):
     return outcome.get("value")
 
 
-def _torchvision_mnist(root: Path, train: bool, download: bool):
+# The full datasets, through torchvision: folder (under data/), files to fetch by hand, classes.
+FASHION_CLASSES = ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+_FULL_DATASETS = {
+    "MNIST": ("MNIST/raw", [f"{name}.gz" for name in MNIST_FILES], MNIST_CLASSES),
+    "FashionMNIST": ("FashionMNIST/raw", [f"{name}.gz" for name in MNIST_FILES], FASHION_CLASSES),
+    "CIFAR10": ("", ["cifar-10-python.tar.gz"], CIFAR10_CLASSES),
+}
+
+
+def _torchvision_dataset(name: str, root: Path, train: bool, download: bool):
     from torchvision import datasets
 
-    return datasets.MNIST(root=str(root), train=train, download=download)
+    return getattr(datasets, name)(root=str(root), train=train, download=download)
+
+
+def _torchvision_mnist(root: Path, train: bool, download: bool):
+    return _torchvision_dataset("MNIST", root, train, download)
+
+
+def _load_full(name: str, train: bool, *, download: bool, timeout: float | None):
+    """(images N×C×H×W uint8, labels int64) of a torchvision dataset, downloaded with a deadline."""
+    root = data_dir()
+    folder = root / _FULL_DATASETS[name][0]
+    fetch = _torchvision_mnist if name == "MNIST" else functools.partial(_torchvision_dataset, name)
+    if name != "CIFAR10":
+        try:
+            _unpack_archives(folder)
+        except (OSError, EOFError) as exc:
+            raise DataUnavailableError(_missing_message(name, folder, f"a .gz file there is damaged: {exc}")) from None
+    try:
+        dataset = fetch(root, train, download=False)
+    except RuntimeError:
+        if not download:
+            raise DataUnavailableError(_missing_message(name, folder, "download=False was given")) from None
+        limit = _download_timeout(timeout)
+        print(f"Full {name} is not in {folder} yet: downloading (giving up after {limit:g} s)…")
+        try:
+            dataset = _run_with_deadline(lambda: fetch(root, train, download=True), limit)
+        except Exception as exc:
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise DataUnavailableError(_missing_message(name, folder, f"the download failed: {reason}")) from None
+    data = dataset.data
+    if name == "CIFAR10":  # a NumPy array N×H×W×C
+        return torch.from_numpy(np.ascontiguousarray(data)).permute(0, 3, 1, 2).contiguous(), torch.tensor(
+            dataset.targets, dtype=torch.long
+        )
+    return data.unsqueeze(1), dataset.targets.long()
 
 
 def _load_full_mnist(train: bool, *, download: bool, timeout: float | None):
-    root = data_dir()
-    raw = root / "MNIST" / "raw"
-    try:
-        _unpack_archives(raw)
-    except (OSError, EOFError) as exc:
-        raise DataUnavailableError(_missing_mnist_message(raw, f"a .gz file there is damaged: {exc}")) from None
-    try:
-        dataset = _torchvision_mnist(root, train, download=False)
-    except RuntimeError:
-        if not download:
-            raise DataUnavailableError(_missing_mnist_message(raw, "download=False was given")) from None
-        limit = _download_timeout(timeout)
-        print(f"Full MNIST is not in {raw} yet: downloading (giving up after {limit:g} s)…")
-        try:
-            dataset = _run_with_deadline(lambda: _torchvision_mnist(root, train, download=True), limit)
-        except Exception as exc:
-            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            raise DataUnavailableError(_missing_mnist_message(raw, f"the download failed: {reason}")) from None
-    return dataset.data.unsqueeze(1), dataset.targets.long()
+    return _load_full("MNIST", train, download=download, timeout=timeout)
 
 
 def _unpack_archives(raw: Path) -> None:
@@ -219,13 +250,41 @@ def _unpack_archives(raw: Path) -> None:
             tmp.replace(plain)
 
 
-def _missing_mnist_message(raw: Path, why: str) -> str:
-    files = ", ".join(f"{name}.gz" for name in MNIST_FILES)
+def _missing_message(name: str, folder: Path, why: str) -> str:
+    files = ", ".join(_FULL_DATASETS[name][1])
+    quick = "the digits bundled in data/" if "MNIST" in name else "the generated colour shapes"
     return (
-        f"Full MNIST is not available ({why}). Either put the four files {files} "
-        f"into {raw} (a browser or another machine can fetch them from any MNIST mirror) and run again, "
-        "or stay in quick mode (full=False, or unset CNNKIT_FULL), which uses the digits bundled in data/."
+        f"Full {name} is not available ({why}). Either put the file(s) {files} into {folder} "
+        f"(a browser or another machine can fetch them from the dataset's site or any mirror) and run again, "
+        f"or stay in quick mode (full=False, or unset CNNKIT_FULL), which uses {quick}."
     )
+
+
+def load_fashion_mnist(train: bool = True, *, download: bool = True, timeout: float | None = None) -> TensorDataset:
+    """Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017): 60,000/10,000 grey 28×28 pictures of ten kinds of
+    clothing, through torchvision, downloaded into ``data/FashionMNIST`` with a deadline. Full mode only:
+    there is no bundled subset (quick mode uses the bundled MNIST digits instead)."""
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True (training part) or False (test part), got {train!r}.")
+    images, labels = _load_full("FashionMNIST", train, download=download, timeout=timeout)
+    return _with_classes(TensorDataset(images.float().div_(255), labels), FASHION_CLASSES)
+
+
+def load_cifar10(train: bool = True, *, download: bool = True, timeout: float | None = None) -> TensorDataset:
+    """CIFAR-10 (Krizhevsky, 2009): 50,000/10,000 colour 32×32 photos of ten classes, through torchvision,
+    downloaded into ``data/`` with a deadline. Full mode only (quick mode uses the generated shapes)."""
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True (training part) or False (test part), got {train!r}.")
+    images, labels = _load_full("CIFAR10", train, download=download, timeout=timeout)
+    return _with_classes(TensorDataset(images.float().div_(255), labels), CIFAR10_CLASSES)
+
+
+def load_colour(train: bool = True, full: bool | None = None, **kwargs) -> TensorDataset:
+    """The course's colour images: the generated shapes in quick mode, CIFAR-10 in full mode.
+
+    Both are 10 classes of 3×32×32 images in [0, 1], so a network built for one runs on the other.
+    """
+    return load_cifar10(train, **kwargs) if full_mode(full) else load_shapes(train, full=False)
 
 
 # --------------------------------------------------------------------------------------

@@ -487,3 +487,44 @@ def test_scatter_on_canvas_bad_input():
         cdata.scatter_on_canvas([1, 2, 3])
     with pytest.raises(ValueError, match="canvas_size must be at least 28"):
         cdata.scatter_on_canvas(load_mnist(train=False), canvas_size=20)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fashion-MNIST and CIFAR-10 (full mode only), offline
+
+
+@pytest.mark.parametrize("loader, folder", [(cdata.load_fashion_mnist, "FashionMNIST/raw"), (cdata.load_cifar10, "")])
+def test_full_datasets_without_download_say_what_to_put_where(monkeypatch, tmp_path, loader, folder):
+    monkeypatch.setenv("CNNKIT_DATA", str(tmp_path))
+    start = time.perf_counter()
+    with pytest.raises(DataUnavailableError, match="download=False") as info:
+        loader(train=False, download=False)
+    assert time.perf_counter() - start < 1.0
+    message = str(info.value)
+    assert str(tmp_path / folder) in message and "quick mode" in message
+    assert ("t10k-images-idx3-ubyte.gz" if folder else "cifar-10-python.tar.gz") in message
+
+
+def test_cifar10_offline_download_fails_fast(monkeypatch, tmp_path):
+    from torchvision.datasets import CIFAR10
+
+    monkeypatch.setattr(CIFAR10, "url", "http://cifar-mirror.invalid/cifar-10-python.tar.gz")
+    monkeypatch.setenv("CNNKIT_DATA", str(tmp_path))
+    start = time.perf_counter()
+    with pytest.raises(DataUnavailableError, match="download failed"):
+        cdata.load_cifar10()
+    assert time.perf_counter() - start < 10
+
+
+def test_cifar10_layout_and_load_colour_switches_with_the_mode(monkeypatch):
+    class FakeCifar:
+        data = np.arange(2 * 32 * 32 * 3, dtype=np.uint8).reshape(2, 32, 32, 3)
+        targets = [3, 7]
+
+    monkeypatch.setattr(cdata, "_torchvision_dataset", lambda name, root, train, download: FakeCifar())
+    full = cdata.load_colour(full=True)
+    x, y = full.tensors
+    assert x.shape == (2, 3, 32, 32) and y.tolist() == [3, 7] and full.classes == cdata.CIFAR10_CLASSES
+    assert x[0, :, 0, 0].tolist() == pytest.approx([0, 1 / 255, 2 / 255])  # channels moved first, scaled to [0, 1]
+    quick = cdata.load_colour(full=False)
+    assert len(quick) == 5000 and quick.classes == SHAPE_CLASSES

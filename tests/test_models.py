@@ -1,9 +1,11 @@
-"""Tests for cnnkit.models.lenet5."""
+"""Tests for cnnkit.models: parameter counts against torchvision, shapes, blocks, and summary()."""
 
 import pytest
 import torch
 from torch import nn
 
+import cnnkit
+from cnnkit import models
 from cnnkit.arithmetic import conv_params
 from cnnkit.models import lenet5
 
@@ -93,3 +95,161 @@ def test_lenet5_bad_arguments(kwargs, error, name):
 def test_lenet5_too_small_input_hint():
     with pytest.raises(ValueError, match="12×12"):
         lenet5(input_size=8)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The classic architectures
+
+
+def torchvision_reference(name):
+    import torchvision.models as tv
+
+    if name == "googlenet":
+        return tv.googlenet(weights=None, aux_logits=False, init_weights=False)
+    return getattr(tv, name)(weights=None)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, expected",
+    [
+        ("alexnet", {}, 61_100_840),
+        ("vgg11", {}, 132_863_336),
+        ("vgg16", {}, 138_357_544),
+        ("googlenet", {"branch3_kernel": 3}, 6_624_904),
+        ("resnet18", {}, 11_689_512),
+    ],
+)
+def test_original_configurations_have_torchvisions_parameter_count(name, kwargs, expected):
+    ours = getattr(models, name)(num_classes=1000, in_channels=3, **kwargs)
+    assert count(ours) == count(torchvision_reference(name)) == expected
+
+
+def test_googlenet_with_the_papers_5x5_branch_has_exactly_the_extra_5x5_weights():
+    extra = sum(c3[0] * c3[1] * (25 - 9) for _, _, _, c3, _ in models._INCEPTION.values())
+    assert count(models.googlenet()) - count(models.googlenet(branch3_kernel=3)) == extra
+
+
+def test_nin_parameter_count_by_hand():
+    def block(c_in, c_out, k):
+        return conv_params(c_in, c_out, k) + 2 * conv_params(c_out, c_out, 1)
+
+    expected = block(3, 96, 11) + block(96, 256, 5) + block(256, 384, 3) + block(384, 1000, 3)
+    assert count(models.nin()) == expected
+
+
+@pytest.mark.parametrize("name", ["alexnet", "vgg11", "nin", "googlenet", "resnet18"])
+def test_original_configurations_map_224_images_to_1000_scores(name):
+    model = getattr(models, name)().eval()
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, 224, 224)).shape == (1, 1000)
+
+
+def test_vgg16_maps_224_images_to_1000_scores():
+    model = models.vgg16().eval()
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, 224, 224)).shape == (1, 1000)
+
+
+@pytest.mark.parametrize("name", ["alexnet", "vgg11", "vgg16", "nin", "googlenet", "resnet18"])
+@pytest.mark.parametrize("size, channels", [(28, 1), (32, 3)])
+def test_small_configurations_fit_28_and_32_pixel_images(name, size, channels):
+    model = getattr(models, name)(num_classes=10, in_channels=channels, small=True).eval()
+    assert count(model) < 1_000_000
+    with torch.no_grad():
+        assert model(torch.zeros(2, channels, size, size)).shape == (2, 10)
+
+
+def test_alexnet_lrn_adds_no_parameters():
+    with_lrn = models.alexnet(lrn=True)
+    assert count(with_lrn) == count(models.alexnet())
+    assert sum(isinstance(m, nn.LocalResponseNorm) for m in with_lrn) == 2
+
+
+def test_blocks_shapes():
+    assert models.vgg_block(2, 3, 8)(torch.zeros(1, 3, 16, 16)).shape == (1, 8, 8, 8)
+    assert models.nin_block(3, 8, 3, padding=1)(torch.zeros(1, 3, 16, 16)).shape == (1, 8, 16, 16)
+    block = models.Inception(16, 4, (4, 8), (2, 4), 4)
+    assert block(torch.zeros(2, 16, 9, 9)).shape == (2, 20, 9, 9) and block.out_channels == 20
+
+
+def test_residual_block_shapes_from_the_seed():
+    x = torch.rand(4, 3, 6, 6)
+    same = models.Residual(3, 3)
+    assert same(x).shape == (4, 3, 6, 6) and same.projection is None
+    down = models.Residual(3, 6, stride=2, use_1x1conv=True)
+    assert down(x).shape == (4, 6, 3, 3) and down.projection is not None
+
+
+def test_residual_block_identity_when_the_main_path_is_zero():
+    block = models.Residual(3, 3).eval()
+    with torch.no_grad():
+        block.bn2.weight.zero_()  # F(x) = 0: the block passes relu(x) through
+    x = torch.randn(2, 3, 5, 5)
+    assert torch.allclose(block(x), torch.relu(x))
+
+
+def test_residual_without_shortcut_and_impossible_identity():
+    plain = models.resnet18(num_classes=10, in_channels=1, small=True, shortcut=False)
+    assert all(b.projection is None and not b.shortcut for b in plain.modules() if isinstance(b, models.Residual))
+    with pytest.raises(ValueError, match="use_1x1conv=True"):
+        models.Residual(3, 6, use_1x1conv=False)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: models.alexnet(num_classes=0), ValueError, "num_classes must be at least 1"),
+        (lambda: models.vgg11(in_channels="3"), TypeError, "in_channels must be a whole number"),
+        (lambda: models.googlenet(branch3_kernel=7), ValueError, "branch3_kernel must be 5"),
+        (lambda: models.resnet18(width=0), ValueError, "width must be at least 1"),
+        (lambda: models.vgg_block(0, 3, 8), ValueError, "num_convs must be at least 1"),
+    ],
+)
+def test_bad_arguments_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# summary()
+
+
+def test_summary_of_lenet_rows_params_and_receptive_field():
+    table = cnnkit.summary(lenet5(), (1, 28, 28))
+    assert table.total_params == 61_706 == sum(r["params"] for r in table.rows)
+    assert [r["output_shape"] for r in table.rows][:3] == [(1, 6, 28, 28), (1, 6, 28, 28), (1, 6, 14, 14)]
+    assert [r["receptive_field"] for r in table.rows][:6] == [5, 5, 6, 14, 14, 16]
+    assert table.rows[-1]["receptive_field"] == "all"
+    text = repr(table)
+    assert "1 × 16 × 5 × 5" in text and "61,706" in text and text.count("\n") == len(table.rows) + 3
+
+
+def test_summary_receptive_field_matches_arithmetic_for_a_conv_chain():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2), nn.Conv2d(2, 2, 3, dilation=2), nn.Conv2d(2, 2, 5, 2))
+    table = cnnkit.summary(net, (1, 1, 40, 40))
+    assert [r["receptive_field"] for r in table.rows] == cnnkit.arithmetic.receptive_field(net, per_layer=True)
+
+
+def test_summary_of_the_original_resnet_and_googlenet():
+    resnet = cnnkit.summary(models.resnet18(), (3, 224, 224))
+    assert resnet.total_params == 11_689_512 and resnet.rows[-1]["output_shape"] == (1, 1000)
+    assert resnet.rows[7]["output_shape"] == (1, 512, 7, 7) and resnet.rows[7]["receptive_field"] == 435
+    google = cnnkit.summary(models.googlenet(num_classes=10, small=True), (3, 32, 32))
+    assert google.rows[1]["type"] == "Inception" and google.rows[1]["receptive_field"] == 7  # 3 + the 5x5 branch
+
+
+def test_summary_depth_and_non_sequential_models():
+    table = cnnkit.summary(models.Residual(3, 6, stride=2), (3, 8, 8))
+    assert [r["name"] for r in table.rows][:2] == ["conv1", "bn1"]
+    assert all(r["receptive_field"] is None for r in table.rows)
+    deeper = cnnkit.summary(models.vgg11(num_classes=10, in_channels=1, small=True), (1, 28, 28), depth=2)
+    assert deeper.rows[0]["name"] == "0.0" and deeper.rows[0]["type"] == "Conv2d"
+
+
+def test_summary_bad_input():
+    with pytest.raises(ValueError, match="C×H×W"):
+        cnnkit.summary(lenet5(), (28, 28))
+    with pytest.raises(ValueError, match="does not accept an input of shape"):
+        cnnkit.summary(lenet5(), (3, 28, 28))
+    with pytest.raises(TypeError, match="nn.Module"):
+        cnnkit.summary("lenet", (1, 28, 28))
