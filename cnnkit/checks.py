@@ -49,6 +49,13 @@ def _to_array(value):
     return np.asarray(value, dtype=float)
 
 
+def _numbers_only(value) -> bool:
+    """Whether ``value`` is a number or a (nested) list/tuple of numbers only — not of arrays or words."""
+    if isinstance(value, (list, tuple)):
+        return all(_numbers_only(v) for v in value)
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
 def _difference(answer, expected, tol: float) -> str | None:
     """None when ``answer`` matches ``expected``; else a sentence saying how it differs."""
     if isinstance(expected, bool) or isinstance(expected, str):
@@ -70,9 +77,7 @@ def _difference(answer, expected, tol: float) -> str | None:
             return None
         return f"your answer is {answer:g}; that is {'too large' if answer > expected else 'too small'}."
     if isinstance(expected, (torch.Tensor, np.ndarray, list, tuple)):
-        if isinstance(expected, (list, tuple)) and not all(
-            isinstance(e, numbers.Number) for e in np.ravel(np.asarray(expected, dtype=object))
-        ):
+        if isinstance(expected, (list, tuple)) and not _numbers_only(expected):
             if not isinstance(answer, (list, tuple)) or len(answer) != len(expected):
                 return f"expected {len(expected)} items, but your answer is {_describe(answer)}."
             for i, (a, e) in enumerate(zip(answer, expected, strict=True)):

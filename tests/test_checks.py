@@ -319,3 +319,11 @@ def test_check_model_bad_shapes_do_not_raise(capsys):
     assert one_line(capsys).startswith("❌")
     assert check_model(small_cnn(), (2, 1, 28, 28), None) is False
     assert one_line(capsys).startswith("❌")
+
+
+def test_check_value_compares_a_tuple_of_arrays_of_different_shapes(capsys):
+    W, b = np.ones((2, 3)), np.zeros(2)
+    assert check_value((W.copy(), b.copy()), (W, b), exercise="E") is True
+    assert check_value((W.copy(), b + 1), (W, b), exercise="E") is False
+    assert "item 1" in capsys.readouterr().out
+    assert check_value((W.copy(),), (W, b), exercise="E") is False
