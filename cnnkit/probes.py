@@ -1,4 +1,5 @@
-"""Looking inside a network: gradient norms per layer (lesson 05) and the plain deep nets to probe.
+"""Looking inside a network: gradient norms per layer (lesson 05), and what a trained network
+sees (lesson 15): feature maps, saliency, Grad-CAM, occlusion and the confusion matrix.
 
 ``gradient_norms`` runs one forward and backward pass and reports, for every ``Linear``
 and ``Conv2d`` layer, how large the gradient of its weights is. In a deep stack of
@@ -13,7 +14,18 @@ from torch import nn
 
 from ._validate import check_int
 
-__all__ = ["ACTIVATIONS", "deep_net", "gradient_norms", "gradient_profile"]
+__all__ = [
+    "ACTIVATIONS",
+    "confusion_matrix",
+    "deep_net",
+    "feature_maps",
+    "grad_cam",
+    "gradient_norms",
+    "gradient_profile",
+    "most_confused",
+    "occlusion",
+    "saliency",
+]
 
 ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
@@ -110,3 +122,149 @@ def gradient_profile(
         torch.manual_seed(seed)
         model = deep_net(depth, activation, width=width)
     return gradient_norms(model, x, y)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# What a trained network sees (lesson 15)
+
+
+def _image_batch(model, image) -> torch.Tensor:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}.")
+    if not isinstance(image, torch.Tensor) or image.ndim != 3:
+        raise ValueError(f"image must be one image, a tensor of shape C×H×W, got {getattr(image, 'shape', image)!r}.")
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    return image.unsqueeze(0).to(device)
+
+
+def _target(logits: torch.Tensor, target) -> int:
+    if target is None:
+        return int(logits.argmax(1)[0])
+    target = check_int("target", target, minimum=0)
+    if target >= logits.shape[1]:
+        raise ValueError(f"target must be a class index below {logits.shape[1]}, got {target}.")
+    return target
+
+
+def feature_maps(model: nn.Module, image: torch.Tensor, *, kinds=(nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d)):
+    """Every intermediate image one input produces: {layer name: tensor C×H×W}, in forward order.
+
+    Layers of the given ``kinds`` whose output is still an image (4-D) are recorded.
+    """
+    x = _image_batch(model, image)
+    maps: dict[str, torch.Tensor] = {}
+    hooks = []
+    for name, module in model.named_modules():
+        if isinstance(module, kinds):
+
+            def record(_m, _i, out, name=name):
+                if isinstance(out, torch.Tensor) and out.ndim == 4:
+                    maps[name] = out[0].detach().cpu().clone()
+
+            hooks.append(module.register_forward_hook(record))
+    from .utils import evaluating
+
+    try:
+        with evaluating(model):
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return maps
+
+
+def saliency(model: nn.Module, image: torch.Tensor, target: int | None = None) -> torch.Tensor:
+    """Gradient saliency (Simonyan, Vedaldi & Zisserman, 2013): |∂ score / ∂ pixel|, max over channels, H×W.
+
+    ``target`` is the class whose score is explained (default: the predicted class).
+    """
+    from .utils import evaluating
+
+    x = _image_batch(model, image).clone().requires_grad_(True)
+    with evaluating(model), torch.enable_grad():
+        logits = model(x)
+        logits[0, _target(logits, target)].backward()
+    return x.grad[0].abs().amax(0).detach().cpu()
+
+
+def grad_cam(model: nn.Module, image: torch.Tensor, layer: nn.Module, target: int | None = None) -> torch.Tensor:
+    """Grad-CAM (Selvaraju et al., 2017) at ``layer``: where the evidence for ``target`` is, H×W in [0, 1].
+
+    The layer's feature maps are weighted by the average gradient of the class score over
+    each map, summed, passed through ReLU, and resized to the image size.
+    """
+    from .utils import evaluating
+
+    if not isinstance(layer, nn.Module) or all(layer is not m for m in model.modules()):
+        raise ValueError("layer must be one of the model's own modules, e.g. model[3] for a Sequential.")
+    x = _image_batch(model, image)
+    store = {}
+    hook = layer.register_forward_hook(lambda _m, _i, out: store.setdefault("maps", out))
+    try:
+        with evaluating(model), torch.enable_grad():
+            logits = model(x)
+            maps = store.get("maps")
+            if not isinstance(maps, torch.Tensor) or maps.ndim != 4:
+                raise ValueError("layer must output feature maps (N×C×H×W); pick a convolution or its activation.")
+            score = logits[0, _target(logits, target)]
+            grads = torch.autograd.grad(score, maps)[0]
+    finally:
+        hook.remove()
+    weights = grads.mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * maps).sum(1, keepdim=True)).detach()
+    cam = nn.functional.interpolate(cam, size=image.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    top = cam.max()
+    return (cam / top if top > 0 else cam).cpu()
+
+
+def occlusion(
+    model: nn.Module, image: torch.Tensor, target: int | None = None, *, patch: int = 6, stride: int = 2, fill=0.0
+) -> torch.Tensor:
+    """Occlusion sensitivity (Zeiler & Fergus, 2013): how much the probability of ``target`` drops when a
+    ``patch``×``patch`` square of the image is covered with ``fill``, for every position (H×W map).
+    """
+    from .utils import evaluating
+
+    patch = check_int("patch", patch, minimum=1)
+    stride = check_int("stride", stride, minimum=1)
+    x = _image_batch(model, image)
+    _, _, h, w = x.shape
+    if patch > min(h, w):
+        raise ValueError(f"patch ({patch}) must not be larger than the image ({h}×{w}).")
+    tops = list(range(0, h - patch + 1, stride))
+    lefts = list(range(0, w - patch + 1, stride))
+    with evaluating(model):
+        probs = torch.softmax(model(x), 1)
+        cls = _target(probs, target)
+        base = probs[0, cls]
+        batch = x.repeat(len(tops) * len(lefts), 1, 1, 1)
+        for i, (t, left) in enumerate((t, left) for t in tops for left in lefts):
+            batch[i, :, t : t + patch, left : left + patch] = fill
+        covered = torch.cat([torch.softmax(model(chunk), 1)[:, cls] for chunk in batch.split(256)])
+    drop = torch.zeros(h, w, device=x.device)
+    count = torch.zeros(h, w, device=x.device)
+    for i, (t, left) in enumerate((t, left) for t in tops for left in lefts):
+        drop[t : t + patch, left : left + patch] += base - covered[i]
+        count[t : t + patch, left : left + patch] += 1
+    return (drop / count.clamp(min=1)).cpu()
+
+
+def confusion_matrix(preds, labels, num_classes: int | None = None) -> torch.Tensor:
+    """Counts: row = true class, column = predicted class."""
+    preds, labels = torch.as_tensor(preds).long().flatten(), torch.as_tensor(labels).long().flatten()
+    if preds.shape != labels.shape:
+        raise ValueError(f"preds and labels must have the same length, got {len(preds)} and {len(labels)}.")
+    if num_classes is None:
+        num_classes = int(max(preds.max(), labels.max())) + 1 if len(preds) else 0
+    if len(preds) and (min(preds.min(), labels.min()) < 0 or max(preds.max(), labels.max()) >= num_classes):
+        raise ValueError(f"class indices must be between 0 and {num_classes - 1}.")
+    return torch.bincount(labels * num_classes + preds, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def most_confused(matrix, k: int = 5) -> list[tuple[int, int, int]]:
+    """The ``k`` largest off-diagonal cells of a confusion matrix: (true class, predicted class, count)."""
+    matrix = torch.as_tensor(matrix).clone()
+    matrix.fill_diagonal_(0)
+    values, flat = matrix.flatten().sort(descending=True, stable=True)
+    n = matrix.shape[1]
+    return [(int(i) // n, int(i) % n, int(v)) for v, i in zip(values[:k], flat[:k], strict=True) if v > 0]

@@ -23,6 +23,7 @@ __all__ = [
     "activation_explorer",
     "conv_explorer",
     "conv_window",
+    "feature_explorer",
     "filter_image",
     "kernel_editor",
     "optimizer_race",
@@ -407,3 +408,54 @@ def optimizer_race(function: str = "rosenbrock", lr: float = 1e-3, momentum: flo
         "steps": _slider("steps", steps, 10, 1000),
     }
     return Panel(controls, render, title="Optimizer race: who reaches the minimum ★ first?")
+
+
+# --- lesson 15: what a CNN sees ----------------------------------------------------------------------
+
+
+def feature_explorer(model: torch.nn.Module, dataset, *, max_maps: int = 16):
+    """Lesson 15's widget: pick a test image and a layer; see that layer's feature maps and the top-3 answer."""
+    images, labels = dataset.tensors
+    layers = list(probes.feature_maps(model, images[0]))
+    with evaluating(model):
+        outputs = model(images[:1].to(model_device(model))).shape[1]
+    names = getattr(dataset, "classes", None) or [str(i) for i in range(outputs)]
+    if not layers:
+        raise ValueError("the model has no convolution, activation or pooling layer whose feature maps could be shown.")
+
+    def render(index, layer):
+        if not 0 <= index < len(images):
+            raise ValueError(f"index must be between 0 and {len(images) - 1}, got {index}.")
+        maps = probes.feature_maps(model, images[index])
+        if layer not in maps:
+            raise ValueError(f"layer must be one of {', '.join(maps)}, got {layer!r}.")
+        chosen = maps[layer][:max_maps]
+        top = top_predictions(model, images[index], 3)
+        cols = 8
+        rows = 1 + -(-len(chosen) // cols)
+        fig = plt.figure(figsize=(10, 1.35 * rows + 0.6))
+        grid = fig.add_gridspec(rows, cols)
+        ax_img = fig.add_subplot(grid[0, :2])
+        _show(ax_img, images[index], f"image {index}: {names[int(labels[index])]}")
+        ax_bar = fig.add_subplot(grid[0, 3:])
+        colors = [COLORS["blue"] if i == int(labels[index]) else COLORS["orange"] for i, _ in top]
+        ax_bar.barh([names[i] for i, _ in top][::-1], [p for _, p in top][::-1], color=colors[::-1])
+        ax_bar.set(xlim=(0, 1), xlabel="probability", title="top-3 answers (blue = true class)")
+        for i, fmap in enumerate(chosen):
+            ax = fig.add_subplot(grid[1 + i // cols, i % cols])
+            ax.imshow(fmap.numpy(), cmap="viridis")
+            ax.set_title(f"{layer}:{i}", fontsize=8)
+            ax.axis("off")
+        fig.suptitle(
+            f"layer {layer} ({type(dict(model.named_modules())[layer]).__name__}): "
+            f"{tuple(maps[layer].shape)} — first {len(chosen)} maps",
+            fontsize=10,
+        )
+        fig.tight_layout()
+        return {"top": top, "shape": tuple(maps[layer].shape)}
+
+    controls = {
+        "index": w.IntSlider(value=0, min=0, max=len(images) - 1, description="image", continuous_update=False),
+        "layer": w.Dropdown(options=layers, value=layers[0], description="layer"),
+    }
+    return Panel(controls, render, title="What does each layer see? Pick an image and a layer")

@@ -71,3 +71,74 @@ def test_gradient_norms_works_on_conv_nets():
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# what a trained network sees
+
+
+def tiny_cnn():
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3),
+    )  # fmt: skip
+
+
+def test_feature_maps_in_forward_order_with_their_shapes():
+    maps = probes.feature_maps(tiny_cnn(), torch.rand(1, 8, 8))
+    assert list(maps) == ["0", "1", "2", "3", "4"]
+    assert maps["0"].shape == (4, 8, 8) and maps["2"].shape == (4, 4, 4) and maps["4"].shape == (6, 4, 4)
+    assert torch.all(maps["1"] >= 0)
+
+
+def test_saliency_is_the_input_gradient_of_the_class_score():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2, bias=False))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.tensor([[1.0, -2.0, 0.0, 3.0], [0.0, 0.0, 5.0, 0.0]]))
+    image = torch.ones(1, 2, 2)
+    assert probes.saliency(model, image, target=0).tolist() == [[1.0, 2.0], [0.0, 3.0]]
+    assert probes.saliency(model, image).tolist() == [[0.0, 0.0], [5.0, 0.0]]  # predicted class: 1 (score 5)
+
+
+def test_grad_cam_finds_the_evidence_and_is_scaled_to_one():
+    model = tiny_cnn()
+    image = torch.zeros(1, 8, 8)
+    image[0, :3, :3] = 1.0
+    cam = probes.grad_cam(model, image, model[3], target=0)
+    assert cam.shape == (8, 8) and 0 <= cam.min() and cam.max() <= 1
+    with pytest.raises(ValueError, match="model's own modules"):
+        probes.grad_cam(model, image, nn.Conv2d(1, 1, 1))
+    with pytest.raises(ValueError, match="feature maps"):
+        probes.grad_cam(model, image, model[7])
+
+
+def test_occlusion_marks_the_pixels_the_class_depends_on():
+    class Corner(nn.Module):  # class 0's score is the brightness of the top-left 2x2 corner
+        def forward(self, x):
+            corner = x[:, :, :2, :2].sum(dim=(1, 2, 3))
+            return torch.stack([4 * corner, torch.zeros_like(corner)], 1)
+
+    image = torch.ones(1, 6, 6)
+    drop = probes.occlusion(Corner(), image, target=0, patch=2, stride=2)
+    assert drop.shape == (6, 6)
+    assert drop[:2, :2].min() > 0.49 and drop[2:, 2:].abs().max() < 1e-6  # p: 1.0 -> 0.5 when covered
+    with pytest.raises(ValueError, match="larger than the image"):
+        probes.occlusion(Corner(), image, patch=7)
+
+
+def test_confusion_matrix_and_most_confused():
+    cm = probes.confusion_matrix([0, 1, 1, 2, 2, 2, 0], [0, 1, 2, 2, 1, 1, 2], num_classes=3)
+    assert cm.tolist() == [[1, 0, 0], [0, 1, 2], [1, 1, 1]]
+    assert probes.most_confused(cm, k=2) == [(1, 2, 2), (2, 0, 1)]
+    with pytest.raises(ValueError, match="same length"):
+        probes.confusion_matrix([0, 1], [0])
+    with pytest.raises(ValueError, match="between 0 and 2"):
+        probes.confusion_matrix([0, 3], [0, 1], num_classes=3)
+
+
+def test_inspection_bad_image():
+    with pytest.raises(ValueError, match="C×H×W"):
+        probes.saliency(tiny_cnn(), torch.rand(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="class index below 3"):
+        probes.saliency(tiny_cnn(), torch.rand(1, 8, 8), target=5)

@@ -158,3 +158,21 @@ def test_optimizer_race_reports_distances_and_divergence():
     assert all(np.isfinite(d) for d in panel.result.values())
     panel.controls["lr"].value = 0.1  # beyond 2/25 for plain SGD on the steep direction
     assert panel.result["sgd"] == float("inf")
+
+
+def test_feature_explorer_switches_layer_and_image():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 14 * 14, 10)
+    )
+    test = load_mnist(train=False)
+    small = torch.utils.data.TensorDataset(*(t[:5] for t in test.tensors))
+    panel = widgets.feature_explorer(model, small)
+    assert panel.result["shape"] == (4, 28, 28) and len(panel.result["top"]) == 3
+    panel.controls["layer"].value = "2"
+    assert panel.result["shape"] == (4, 14, 14)
+    before = panel.result["top"]
+    panel.controls["index"].value = 4
+    assert panel.result["top"] != before and panel.renders == 3
+    with pytest.raises(ValueError, match="no convolution"):
+        widgets.feature_explorer(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), small)
