@@ -164,13 +164,11 @@ def heatmap(
         fig, ax = plt.subplots(figsize=(max(2.5, 0.6 * cols + 1), max(2.0, 0.5 * rows + 0.8)))
     else:
         fig = ax.figure
-    ax.imshow(array, cmap=cmap)
-    finite = array[np.isfinite(array)]
-    low, high = (finite.min(), finite.max()) if finite.size else (0, 1)
-    middle = (low + high) / 2
+    image = ax.imshow(array, cmap=cmap)
     for (r, c), value in np.ndenumerate(array):
-        shade = "white" if value < middle else "black"  # cividis is dark at low values
-        ax.text(c, r, fmt.format(value), ha="center", va="center", color=shade, fontsize=10)
+        red, green, blue, _ = image.cmap(image.norm(value)) if np.isfinite(value) else (1, 1, 1, 1)
+        dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # the cell's own colour decides the text colour
+        ax.text(c, r, fmt.format(value), ha="center", va="center", color="white" if dark else "black", fontsize=10)
     ax.set_xticks(range(array.shape[1]), labels=xlabels if xlabels is not None else range(array.shape[1]))
     ax.set_yticks(range(array.shape[0]), labels=ylabels if ylabels is not None else range(array.shape[0]))
     if xlabel:

@@ -195,3 +195,11 @@ def test_heatmap_limits():
         heatmap(np.zeros((31, 30)))
     with pytest.raises(ValueError, match="2-D"):
         heatmap(np.zeros((2, 3, 4)))
+
+
+def test_heatmap_text_stays_readable_on_constant_and_diverging_matrices():
+    fig = heatmap(np.full((3, 3), 1 / 9), fmt="{:.2f}")  # one colour everywhere: text must contrast with it
+    colours = {t.get_color() for t in fig.axes[0].texts}
+    assert len(colours) == 1
+    fig = heatmap(np.array([[-4.0, 0.0, 4.0]]), cmap="RdBu_r")  # dark ends, light middle
+    assert [t.get_color() for t in fig.axes[0].texts] == ["white", "black", "white"]
