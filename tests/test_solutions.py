@@ -69,4 +69,5 @@ def test_solutions_pass_their_checks(path):
     ).execute()
     for number, cell in enumerate(run.cells[2::2], start=1):
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        assert "✅" in text, f"{path.name}, exercise {number}: the solution does not pass its check: {text!r}"
+        passed = "✅" in text and "❌" not in text and "⏳" not in text  # every check in the cell must pass
+        assert passed, f"{path.name}, exercise {number}: the solution does not pass its check: {text!r}"
