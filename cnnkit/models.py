@@ -312,8 +312,8 @@ def googlenet(
     A stem of ordinary convolutions, nine Inception blocks in three stages separated by
     max pooling, global average pooling and one dense layer. ``branch3_kernel=3`` gives
     torchvision's layout exactly (6,624,904 parameters at 224×224 for 1,000 classes);
-    the default 5 is the paper's 5×5 branch. ``small=True``: a 3×3 stem and the 3a, 3b,
-    4a, 4b blocks at a quarter of their width, for 28×28 / 32×32 images.
+    the default 5 is the paper's 5×5 branch. ``small=True``: a 3×3 stem, pooling, and the
+    3a, 3b, 4a, 4b blocks at a quarter of their width, for 28×28 / 32×32 images.
     """
     num_classes, in_channels = _check_common(num_classes, in_channels)
     pool = lambda k=3: nn.MaxPool2d(k, stride=2, ceil_mode=True)  # noqa: E731
@@ -326,6 +326,7 @@ def googlenet(
         later = [Inception(*quarter[k], branch3_kernel=branch3_kernel) for k in ("4a", "4b")]
         return nn.Sequential(
             _conv_bn_relu(in_channels, 48, 3, padding=1),
+            pool(),  # 32 → 16 (28 → 14): the Inception blocks run at a quarter of the pixels
             *blocks,
             pool(),
             *later,

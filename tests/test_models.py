@@ -235,7 +235,8 @@ def test_summary_of_the_original_resnet_and_googlenet():
     assert resnet.total_params == 11_689_512 and resnet.rows[-1]["output_shape"] == (1, 1000)
     assert resnet.rows[7]["output_shape"] == (1, 512, 7, 7) and resnet.rows[7]["receptive_field"] == 435
     google = cnnkit.summary(models.googlenet(num_classes=10, small=True), (3, 32, 32))
-    assert google.rows[1]["type"] == "Inception" and google.rows[1]["receptive_field"] == 7  # 3 + the 5x5 branch
+    # stem 3 → pool 3/2 gives 5 with jump 2 → the 5×5 branch adds (5 − 1)·2
+    assert google.rows[2]["type"] == "Inception" and google.rows[2]["receptive_field"] == 13
 
 
 def test_summary_depth_and_non_sequential_models():
