@@ -41,6 +41,14 @@ def _describe(value) -> str:
     return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
+def _brief(value) -> str:
+    """A short description of one argument: the shape of a large tensor or array, a clipped repr otherwise."""
+    if (isinstance(value, torch.Tensor) and value.numel() > 8) or (isinstance(value, np.ndarray) and value.size > 8):
+        return f"{type(value).__name__} of shape {tuple(value.shape)}"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _to_array(value):
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().numpy()
@@ -145,9 +153,9 @@ def check_function(
             return _report(exercise, False, f"expected a function, got {_describe(fn)}.")
         for args, expected in cases:
             shown = (
-                ", ".join(map(repr, args))
+                ", ".join(map(_brief, args))
                 if isinstance(args, tuple)
-                else ", ".join(f"{k}={v!r}" for k, v in args.items())
+                else ", ".join(f"{k}={_brief(v)}" for k, v in args.items())
             )
             try:
                 result = fn(**args) if isinstance(args, dict) else fn(*args)

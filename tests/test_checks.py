@@ -327,3 +327,9 @@ def test_check_value_compares_a_tuple_of_arrays_of_different_shapes(capsys):
     assert check_value((W.copy(), b + 1), (W, b), exercise="E") is False
     assert "item 1" in capsys.readouterr().out
     assert check_value((W.copy(),), (W, b), exercise="E") is False
+
+
+def test_check_function_describes_large_arguments_briefly(capsys):
+    check_function(lambda x: x.sum(), [((torch.ones(100, 100),), 0.0)], exercise="E")
+    out = capsys.readouterr().out
+    assert "Tensor of shape (100, 100)" in out and len(out) < 300
