@@ -46,54 +46,52 @@ def _fraction(name: str, value) -> float:
     return value
 
 
-class SGD(torch.optim.Optimizer):
-    """Stochastic gradient descent, with optional (heavy-ball) momentum."""
-
-    def __init__(self, params, lr: float, momentum: float = 0.0):
-        super().__init__(params, {"lr": _learning_rate(lr), "momentum": _fraction("momentum", momentum)})
+class _FromScratch(torch.optim.Optimizer):
+    """The loop every optimizer shares: for each parameter with a gradient, apply ``update``."""
 
     @torch.no_grad()
     def step(self, closure=None):
         loss = None if closure is None else torch.enable_grad()(closure)()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                if group["momentum"]:
-                    state = self.state[p]
-                    if "velocity" not in state:
-                        state["velocity"] = g.clone()  # the first step starts from the gradient itself
-                    else:
-                        state["velocity"].mul_(group["momentum"]).add_(g)
-                    g = state["velocity"]
-                p.sub_(group["lr"] * g)
+                if p.grad is not None:
+                    self.update(p, p.grad, self.state[p], group)
         return loss
 
+    def update(self, p, g, state, group):  # the update rule: one parameter, in place
+        raise NotImplementedError
 
-class RMSProp(torch.optim.Optimizer):
+
+class SGD(_FromScratch):
+    """Stochastic gradient descent, with optional (heavy-ball) momentum."""
+
+    def __init__(self, params, lr: float, momentum: float = 0.0):
+        super().__init__(params, {"lr": _learning_rate(lr), "momentum": _fraction("momentum", momentum)})
+
+    def update(self, p, g, state, group):
+        if group["momentum"]:
+            if "velocity" not in state:
+                state["velocity"] = g.clone()  # the first step starts from the gradient itself
+            else:
+                state["velocity"].mul_(group["momentum"]).add_(g)
+            g = state["velocity"]
+        p.sub_(group["lr"] * g)
+
+
+class RMSProp(_FromScratch):
     """RMSProp (Hinton, 2012): divide each step by a running root-mean-square of the gradient."""
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8):
         eps = check_number("eps", eps, positive=True)
         super().__init__(params, {"lr": _learning_rate(lr), "alpha": _fraction("alpha", alpha), "eps": eps})
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None if closure is None else torch.enable_grad()(closure)()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                state = self.state.setdefault(p, {})
-                square = state.setdefault("square_avg", torch.zeros_like(p))
-                square.mul_(group["alpha"]).add_((1 - group["alpha"]) * g * g)
-                p.sub_(group["lr"] * g / (square.sqrt() + group["eps"]))
-        return loss
+    def update(self, p, g, state, group):
+        square = state.setdefault("square_avg", torch.zeros_like(p))
+        square.mul_(group["alpha"]).add_((1 - group["alpha"]) * g * g)
+        p.sub_(group["lr"] * g / (square.sqrt() + group["eps"]))
 
 
-class Adam(torch.optim.Optimizer):
+class Adam(_FromScratch):
     """Adam (Kingma & Ba, 2014): momentum and RMSProp together, with bias correction."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
@@ -103,26 +101,17 @@ class Adam(torch.optim.Optimizer):
         eps = check_number("eps", eps, positive=True)
         super().__init__(params, {"lr": _learning_rate(lr), "betas": betas, "eps": eps})
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None if closure is None else torch.enable_grad()(closure)()
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
-                state["step"] += 1
-                t, m, v = state["step"], state["m"], state["v"]
-                m.mul_(beta1).add_((1 - beta1) * g)
-                v.mul_(beta2).add_((1 - beta2) * g * g)
-                m_hat = m / (1 - beta1**t)
-                v_hat = v / (1 - beta2**t)
-                p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
-        return loss
+    def update(self, p, g, state, group):
+        beta1, beta2 = group["betas"]
+        if not state:
+            state.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
+        state["step"] += 1
+        t, m, v = state["step"], state["m"], state["v"]
+        m.mul_(beta1).add_((1 - beta1) * g)
+        v.mul_(beta2).add_((1 - beta2) * g * g)
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
 
 
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
