@@ -128,6 +128,11 @@ def _mnist_subset_arrays(path_str: str):
     labels = torch.from_numpy(table[:, -1].astype(np.int64))
     test_fraction = MNIST_TEST_PER_CLASS / 500
     train_idx, test_idx = stratified_split(labels, (1 - test_fraction, test_fraction), seed=0)
+    # The file lists the digits class by class; shuffle each part once (always the same way), so
+    # that images[:16] shows a mix of digits and any slice has roughly every class.
+    generator = torch.Generator().manual_seed(0)
+    train_idx = train_idx[torch.randperm(len(train_idx), generator=generator)]
+    test_idx = test_idx[torch.randperm(len(test_idx), generator=generator)]
     return images, labels, train_idx, test_idx
 
 
@@ -137,7 +142,8 @@ def load_mnist(
     """Handwritten digits as a ``TensorDataset`` of (N×1×28×28 float32 in [0, 1], int64 labels).
 
     Quick mode (the default): real MNIST digits bundled in ``data/`` — 4,000 for training
-    and 1,000 for testing, 10% of each class held out the same way every time.
+    and 1,000 for testing, 10% of each class held out the same way every time, in a fixed
+    shuffled order (so a slice such as ``images[:500]`` holds every class).
     Full mode (``full=True`` or ``CNNKIT_FULL=1``): the 60,000/10,000 torchvision MNIST in
     ``data/MNIST``, downloaded when missing (give up after ``timeout`` seconds).
     """

@@ -528,3 +528,10 @@ def test_cifar10_layout_and_load_colour_switches_with_the_mode(monkeypatch):
     assert x[0, :, 0, 0].tolist() == pytest.approx([0, 1 / 255, 2 / 255])  # channels moved first, scaled to [0, 1]
     quick = cdata.load_colour(full=False)
     assert len(quick) == 5000 and quick.classes == SHAPE_CLASSES
+
+
+def test_load_mnist_quick_order_is_mixed_so_slices_hold_every_class():
+    for train in (True, False):
+        labels = load_mnist(train=train).tensors[1]
+        assert len(set(labels[:100].tolist())) == 10
+        assert torch.bincount(labels[:500], minlength=10).min() >= 25
