@@ -70,7 +70,9 @@ def show_images(
         raise ValueError("preds needs labels too, to tell right from wrong: pass labels=...")
     ncols = max(1, min(int(ncols), n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)), squeeze=False)
+    title_room = 0.3 if labels is not None else 0.0  # each row's titles need room above the images
+    height = (size + title_room) * nrows + (0.4 if title or preds is not None else 0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, height), squeeze=False)
     mistakes = 0
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([])
