@@ -210,40 +210,50 @@ def vgg16(
 # Network in Network (Lin, Chen & Yan, 2013)
 
 
-def nin_block(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0):
-    """One convolution, then two 1×1 convolutions — a small fully connected network at every pixel — each with ReLU."""
+def nin_block(
+    in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0, *, batch_norm=False
+):
+    """One convolution, then two 1×1 convolutions — a small fully connected network at every pixel — each
+    with ReLU (and Batch Normalization before the ReLU with ``batch_norm=True``, which the paper did not have)."""
+
+    def conv(c_in, k, **kw):
+        layers = [nn.Conv2d(c_in, out_channels, k, **kw)]
+        return layers + ([nn.BatchNorm2d(out_channels)] if batch_norm else []) + [nn.ReLU(inplace=True)]
+
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(out_channels, out_channels, kernel_size=1),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(out_channels, out_channels, kernel_size=1),
-        nn.ReLU(inplace=True),
+        *conv(in_channels, kernel_size, stride=stride, padding=padding),
+        *conv(out_channels, 1),
+        *conv(out_channels, 1),
     )
 
 
-def nin(num_classes: int = 1000, in_channels: int = 3, *, small: bool = False, dropout: float = 0.5) -> nn.Sequential:
+def nin(
+    num_classes: int = 1000, in_channels: int = 3, *, small: bool = False, dropout: float = 0.5, batch_norm=False
+) -> nn.Sequential:
     """Network in Network (Lin, Chen & Yan, 2013, "Network in network").
 
     NiN blocks instead of plain convolutions, and no dense layers at all: the last block
     has one channel per class and global average pooling turns each channel into a
     score. The original configuration follows the AlexNet-sized layout (96, 256, 384
     channels; 224×224 input). ``small=True``: 32, 64, 96 channels for 28×28 / 32×32.
+    ``batch_norm=True`` adds BN inside every block (not in the paper; the small network
+    hardly trains in a few epochs without it).
     """
     num_classes, in_channels = _check_common(num_classes, in_channels)
     if small:
         (c1, c2, c3), first = (32, 64, 96), dict(kernel_size=5, stride=1, padding=2)
     else:
         (c1, c2, c3), first = (96, 256, 384), dict(kernel_size=11, stride=4, padding=0)
+    bn = {"batch_norm": batch_norm}
     return nn.Sequential(
-        nin_block(in_channels, c1, **first),
+        nin_block(in_channels, c1, **first, **bn),
         nn.MaxPool2d(3, stride=2),
-        nin_block(c1, c2, kernel_size=5, stride=1, padding=2),
+        nin_block(c1, c2, kernel_size=5, stride=1, padding=2, **bn),
         nn.MaxPool2d(3, stride=2),
-        nin_block(c2, c3, kernel_size=3, stride=1, padding=1),
+        nin_block(c2, c3, kernel_size=3, stride=1, padding=1, **bn),
         nn.MaxPool2d(3, stride=2),
         nn.Dropout(dropout),
-        nin_block(c3, num_classes, kernel_size=3, stride=1, padding=1),
+        nin_block(c3, num_classes, kernel_size=3, stride=1, padding=1, **bn),
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
     )

@@ -40,12 +40,12 @@ ARCHITECTURES = {  # name in the table: (function in cnnkit.models, keyword argu
     "LeNet-5": ("lenet5", {"input_size": 32}),
     "AlexNet": ("alexnet", {"small": True}),
     "VGG-11": ("vgg11", {"small": True, "batch_norm": True}),
-    "NiN": ("nin", {"small": True}),
+    "NiN": ("nin", {"small": True, "batch_norm": True}),
     "GoogLeNet": ("googlenet", {"small": True}),
     "ResNet-18": ("resnet18", {"small": True}),
 }
 BUDGETS = {  # the same for every architecture
-    "quick": {"epochs": 8, "batch_size": 64, "lr": 2e-3, "seed": 0, "train_limit": None},
+    "quick": {"epochs": 5, "batch_size": 64, "lr": 2e-3, "seed": 0, "train_limit": None},
     "full": {"epochs": 30, "batch_size": 128, "lr": 2e-3, "seed": 0, "train_limit": None},
 }
 

@@ -254,3 +254,10 @@ def test_summary_bad_input():
         cnnkit.summary(lenet5(), (3, 28, 28))
     with pytest.raises(TypeError, match="nn.Module"):
         cnnkit.summary("lenet", (1, 28, 28))
+
+
+def test_nin_batch_norm_option_adds_bn_to_every_block():
+    plain, with_bn = models.nin(num_classes=10, small=True), models.nin(num_classes=10, small=True, batch_norm=True)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in with_bn.modules()) == 12
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    assert with_bn.eval()(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
