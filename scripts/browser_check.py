@@ -91,14 +91,14 @@ def find_chromium() -> str:
 
 
 def has_widget(path: Path) -> bool:
-    """Whether the stored notebook displays a widget."""
+    """Whether the stored notebook displays one of the course's widgets (``widgets.…`` in the cell)."""
     nb = json.loads(path.read_text())
     return any(
-        WIDGET_MIME in output.get("data", {})
+        WIDGET_MIME in output.get("data", {}) and "widgets." in "".join(cell["source"])
         for cell in nb["cells"]
         if cell["cell_type"] == "code"
         for output in cell.get("outputs", [])
-    )
+    )  # (a progress bar is a widget too, but it is gone when training ends: only cnnkit.widgets count)
 
 
 def find_notebooks(names: list[str], every: bool = False) -> list[Path]:
