@@ -305,8 +305,9 @@ def check_notebook(page, base: str, token: str, name: str, screenshots: Path | N
             outcome.fail(f"after moving controls, the page shows {text!r}")
     if screenshots is not None:
         screenshots.mkdir(parents=True, exist_ok=True)
-        if panels:
-            panels[0].scroll_into_view_if_needed()
+        if panels:  # the first widget at the top of the window, so the picture shows it whole
+            panels[0].evaluate("(node) => node.scrollIntoView({block: 'start'})")
+            time.sleep(0.5)
         outcome.screenshot = screenshots / f"{Path(name).stem}.png"
         page.screenshot(path=str(outcome.screenshot))
     outcome.seconds = time.monotonic() - start
