@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ._validate import check_int
+from .utils import evaluating, model_device
 
 __all__ = [
     "Inception",
@@ -563,9 +564,7 @@ def summary(model: nn.Module, input_size, *, depth: int = 1) -> Summary:
 
     handles = [m.register_forward_hook(hook(name)) for name, m in shown]
     try:
-        device = next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device("cpu")
-        from .utils import evaluating
-
+        device = model_device(model)
         with evaluating(model), torch.no_grad():
             try:
                 model(torch.zeros(size, device=device))

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ._validate import check_int
+from .utils import evaluating, model_device
 
 __all__ = [
     "ACTIVATIONS",
@@ -133,8 +134,7 @@ def _image_batch(model, image) -> torch.Tensor:
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}.")
     if not isinstance(image, torch.Tensor) or image.ndim != 3:
         raise ValueError(f"image must be one image, a tensor of shape C×H×W, got {getattr(image, 'shape', image)!r}.")
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    return image.unsqueeze(0).to(device)
+    return image.unsqueeze(0).to(model_device(model))
 
 
 def _target(logits: torch.Tensor, target) -> int:
@@ -162,8 +162,6 @@ def feature_maps(model: nn.Module, image: torch.Tensor, *, kinds=(nn.Conv2d, nn.
                     maps[name] = out[0].detach().cpu().clone()
 
             hooks.append(module.register_forward_hook(record))
-    from .utils import evaluating
-
     try:
         with evaluating(model):
             model(x)
@@ -178,8 +176,6 @@ def saliency(model: nn.Module, image: torch.Tensor, target: int | None = None) -
 
     ``target`` is the class whose score is explained (default: the predicted class).
     """
-    from .utils import evaluating
-
     x = _image_batch(model, image).clone().requires_grad_(True)
     with evaluating(model), torch.enable_grad():
         logits = model(x)
@@ -193,8 +189,6 @@ def grad_cam(model: nn.Module, image: torch.Tensor, layer: nn.Module, target: in
     The layer's feature maps are weighted by the average gradient of the class score over
     each map, summed, passed through ReLU, and resized to the image size.
     """
-    from .utils import evaluating
-
     if not isinstance(layer, nn.Module) or all(layer is not m for m in model.modules()):
         raise ValueError("layer must be one of the model's own modules, e.g. model[3] for a Sequential.")
     x = _image_batch(model, image)
@@ -223,8 +217,6 @@ def occlusion(
     """Occlusion sensitivity (Zeiler & Fergus, 2013): how much the probability of ``target`` drops when a
     ``patch``×``patch`` square of the image is covered with ``fill``, for every position (H×W map).
     """
-    from .utils import evaluating
-
     patch = check_int("patch", patch, minimum=1)
     stride = check_int("stride", stride, minimum=1)
     x = _image_batch(model, image)

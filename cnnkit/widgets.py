@@ -95,6 +95,13 @@ def top_predictions(model: torch.nn.Module, image: torch.Tensor, k: int = 3):
     return [(int(i), float(p)) for i, p in zip(indices, values, strict=True)]
 
 
+def _draw_top(ax, top, true_class: int, names) -> None:
+    """The model's top answers as horizontal bars, the true class in blue."""
+    colors = [COLORS["blue"] if i == true_class else COLORS["orange"] for i, _ in top]
+    ax.barh([names[i] for i, _ in top][::-1], [p for _, p in top][::-1], color=colors[::-1])
+    ax.set(xlim=(0, 1), xlabel="probability", title=f"top-{len(top)} answers (blue = true class)")
+
+
 def prediction_explorer(model: torch.nn.Module, dataset, *, k: int = 3):
     """Pick an image with a slider; see it with the model's top-``k`` answers."""
     images, labels = dataset.tensors
@@ -109,9 +116,7 @@ def prediction_explorer(model: torch.nn.Module, dataset, *, k: int = 3):
         ax_img.imshow(picture, cmap="gray_r" if picture.ndim == 2 else None)
         ax_img.set_title(f"test image {index}: true class {names[int(labels[index])]}")
         ax_img.axis("off")
-        colors = [COLORS["blue"] if i == int(labels[index]) else COLORS["orange"] for i, _ in top]
-        ax_bar.barh([names[i] for i, _ in top][::-1], [p for _, p in top][::-1], color=colors[::-1])
-        ax_bar.set(xlim=(0, 1), xlabel="probability", title=f"top-{len(top)} answers (blue = true class)")
+        _draw_top(ax_bar, top, int(labels[index]), names)
         fig.tight_layout()
         return top
 
@@ -312,11 +317,9 @@ def pool_image(image, kind: str = "max", kernel_size: int = 2, stride: int | Non
     if x.ndim not in (2, 3):
         raise ValueError(f"image must have shape H×W or C×H×W, got {tuple(x.shape)}.")
     stride = kernel_size if stride is None else stride
-    arithmetic.pool_output_size(tuple(x.shape[-2:]), kernel_size, stride)  # a clear error when it does not fit
+    size = arithmetic.pool_output_size(tuple(x.shape[-2:]), kernel_size, stride)  # a clear error if it does not fit
     pool = torch.nn.functional.max_pool2d if kind == "max" else torch.nn.functional.avg_pool2d
-    return pool(x[None] if x.ndim == 3 else x[None, None], kernel_size, stride)[0].reshape(
-        *x.shape[:-2], *arithmetic.pool_output_size(tuple(x.shape[-2:]), kernel_size, stride)
-    )
+    return pool(x.reshape(-1, 1, *x.shape[-2:]), kernel_size, stride).reshape(*x.shape[:-2], *size)
 
 
 def pooling_explorer(image):
@@ -438,9 +441,7 @@ def feature_explorer(model: torch.nn.Module, dataset, *, max_maps: int = 16):
         ax_img = fig.add_subplot(grid[0, :2])
         _show(ax_img, images[index], f"image {index}: {names[int(labels[index])]}")
         ax_bar = fig.add_subplot(grid[0, 3:])
-        colors = [COLORS["blue"] if i == int(labels[index]) else COLORS["orange"] for i, _ in top]
-        ax_bar.barh([names[i] for i, _ in top][::-1], [p for _, p in top][::-1], color=colors[::-1])
-        ax_bar.set(xlim=(0, 1), xlabel="probability", title="top-3 answers (blue = true class)")
+        _draw_top(ax_bar, top, int(labels[index]), names)
         for i, fmap in enumerate(chosen):
             ax = fig.add_subplot(grid[1 + i // cols, i % cols])
             ax.imshow(fmap.numpy(), cmap="viridis")
