@@ -10,15 +10,19 @@ rate, batch size, epochs and seed for all — and records test accuracy, paramet
 training seconds in ``results/shootout_<mode>.json``. It then rewrites the table between
 the ``shootout:<mode>`` markers in README.md from that file, so the README always shows
 what the command measured. Lesson 16 reads the same file. ``tests/test_shootout.py`` checks that the
-file is current (made by this script from the current models and training code) and that
-the README agrees with it.
+file is current and that the README agrees with it. "Current" is measured, not assumed:
+the file records what its numbers depend on (the data, each network's parameter count and
+outputs at initialisation, the training loop's losses on a tiny problem, and the recipe),
+and the test measures them again and names whatever changed.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
+import math
 import platform
 import sys
 import time
@@ -32,9 +36,6 @@ README = ROOT / "README.md"
 def markers(mode: str) -> tuple[str, str]:
     return f"<!-- shootout:{mode}:start -->", f"<!-- shootout:{mode}:end -->"
 
-
-# What the numbers depend on: if one of these files changes, the results must be made again.
-SOURCES = ["cnnkit/models.py", "cnnkit/train.py", "cnnkit/data.py", "scripts/shootout.py"]
 
 ARCHITECTURES = {  # name in the table: (function in cnnkit.models, keyword arguments)
     "LeNet-5": ("lenet5", {"input_size": 32}),
@@ -50,13 +51,128 @@ BUDGETS = {  # the same for every architecture
 }
 
 
-def fingerprint() -> str:
-    """SHA-256 over the sources the results depend on and the budgets."""
-    digest = hashlib.sha256(json.dumps({"architectures": ARCHITECTURES, "budgets": BUDGETS}, sort_keys=True).encode())
-    for name in SOURCES:
-        digest.update(name.encode())
-        digest.update((ROOT / name).read_bytes().replace(b"\r\n", b"\n"))
-    return digest.hexdigest()
+# What the numbers depend on, recorded with them so a test can tell when they are stale.
+# These are *behaviours*, not file hashes: a refactor that changes no result (a renamed
+# helper, a new docstring) keeps the results current, while a changed layer, weight
+# initialisation, dataset or training step makes them stale and says which.
+PROBE_TOLERANCE = {"rtol": 1e-4, "atol": 1e-6}
+
+
+def _recipe(budget: dict) -> str:
+    """SHA-256 of what this script decides: the architectures, the budget and ``run``."""
+    text = json.dumps({"architectures": ARCHITECTURES, "budget": budget}, sort_keys=True)
+    return hashlib.sha256((text + inspect.getsource(run)).encode()).hexdigest()
+
+
+def _data_summary(dataset) -> dict:
+    """Size, shape, class counts and the first two moments of a dataset's images."""
+    import torch
+
+    x, y = dataset.tensors
+    x64 = x.double()
+    return {
+        "shape": list(x.shape),
+        "class_counts": torch.bincount(y, minlength=10).tolist(),
+        "sum": x64.sum().item(),
+        "sum_of_squares": (x64 * x64).sum().item(),
+    }
+
+
+def _model_probe(name: str, seed: int) -> dict:
+    """Parameter count and the freshly initialised network's outputs for a fixed input."""
+    import torch
+
+    import cnnkit
+    from cnnkit import models
+
+    function, kwargs = ARCHITECTURES[name]
+    cnnkit.seed_everything(seed)
+    model = getattr(models, function)(num_classes=10, in_channels=3, **kwargs).eval()
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        out = model(x)
+    return {"parameters": sum(p.numel() for p in model.parameters()), "outputs": out.flatten().tolist()}
+
+
+def _training_probe() -> list[float]:
+    """``cnnkit.fit`` (default optimizer and schedule) on a tiny fixed problem: the loss of
+    each epoch, then the trained network's outputs for two images."""
+    import torch
+    from torch import nn
+
+    import cnnkit
+
+    generator = torch.Generator().manual_seed(2)
+    x, y = torch.randn(64, 3, 8, 8, generator=generator), torch.randint(0, 10, (64,), generator=generator)
+    cnnkit.seed_everything(0)
+    # (No bias before the BatchNorm: BN cancels it, so its gradient is pure rounding noise,
+    # which Adam would amplify into updates that differ with the number of threads.)
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 10),
+    )
+    history = cnnkit.fit(model, (x, y), epochs=2, batch_size=16, lr=1e-2, seed=0, progress=False, verbose=False)
+    with torch.no_grad():
+        outputs = model.eval()(x[:2]).flatten().tolist()
+    # (Accuracies are left out on purpose: on a barely trained network two classes can tie
+    # to the last bit, and the thread count then decides which one argmax picks.)
+    return history.train_loss + outputs
+
+
+def provenance(mode: str, train=None, test=None, budget: dict | None = None) -> dict:
+    """Everything the results of ``mode`` depend on, measured now (see :func:`differences`).
+
+    ``train``, ``test`` and ``budget`` default to what a plain ``python scripts/shootout.py
+    [--full]`` uses; ``run`` passes what it actually trained with.
+    """
+    import cnnkit
+
+    full = mode == "full"
+    if train is None:
+        train, test = cnnkit.data.load_colour(True, full=full), cnnkit.data.load_colour(False, full=full)
+    budget = budget if budget is not None else BUDGETS[mode]
+    seed = budget["seed"]
+    return {
+        "recipe": _recipe(budget),
+        "data": {"train": _data_summary(train), "test": _data_summary(test)},
+        "models": {name: _model_probe(name, seed) for name in ARCHITECTURES},
+        "training": _training_probe(),
+    }
+
+
+def _close(stored, current) -> bool:
+    """Floats equal within PROBE_TOLERANCE; everything else (and the structure) exactly."""
+    if isinstance(stored, dict) and isinstance(current, dict):
+        return stored.keys() == current.keys() and all(_close(stored[k], current[k]) for k in stored)
+    if isinstance(stored, list) and isinstance(current, list):
+        return len(stored) == len(current) and all(_close(a, b) for a, b in zip(stored, current, strict=True))
+    if isinstance(stored, float) and isinstance(current, float):
+        return math.isclose(stored, current, rel_tol=PROBE_TOLERANCE["rtol"], abs_tol=PROBE_TOLERANCE["atol"])
+    return stored == current
+
+
+def differences(record: dict, current: dict | None = None) -> list[str]:
+    """What changed since ``record`` was made; an empty list means the results are current."""
+    stored = record.get("provenance")
+    if stored is None:
+        return ["the results file has no provenance (it was made by an older version of this script)"]
+    current = current if current is not None else provenance(record["mode"])
+    found = []
+    if stored.get("recipe") != current["recipe"]:
+        found.append("the recipe in scripts/shootout.py (architectures, budget or the run function)")
+    for split in ("train", "test"):
+        if not _close(stored.get("data", {}).get(split), current["data"][split]):
+            found.append(f"the {split} data (cnnkit.data.load_colour)")
+    for name in ARCHITECTURES:
+        if not _close(stored.get("models", {}).get(name), current["models"][name]):
+            found.append(f"{name} (its layers, initialisation or forward pass in cnnkit.models)")
+    if not _close(stored.get("training"), current["training"]):
+        found.append("the training loop (cnnkit.fit's default optimizer, schedule or batching)")
+    return found
 
 
 def results_path(mode: str, folder: Path = RESULTS) -> Path:
@@ -108,7 +224,7 @@ def run(mode: str, *, names=None, epochs=None, train_limit=None, verbose=True) -
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "fingerprint": fingerprint(),
+        "provenance": provenance(mode, train, test, budget),
         "rows": rows,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -14,17 +15,50 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import shootout  # noqa: E402
 
 
-def test_quick_results_are_current_and_complete():
+@pytest.fixture(scope="module")
+def current():
+    return shootout.provenance("quick")
+
+
+def test_quick_results_are_current_and_complete(current):
     path = shootout.results_path("quick")
     assert path.is_file(), "run `python scripts/shootout.py` to make results/shootout_quick.json"
     record = json.loads(path.read_text())
-    assert record["fingerprint"] == shootout.fingerprint(), (
-        "results/shootout_quick.json was made from other models, training code or budgets: "
-        "run `python scripts/shootout.py` again and commit the result"
+    changed = shootout.differences(record, current)
+    assert not changed, (
+        "results/shootout_quick.json is stale; changed since it was made: "
+        + "; ".join(changed)
+        + ". Run `python scripts/shootout.py` again and commit the result."
     )
     assert [r["architecture"] for r in record["rows"]] == list(shootout.ARCHITECTURES)
     for row in record["rows"]:
-        assert 0 <= row["test_acc"] <= 1 and row["parameters"] > 0 and row["seconds"] > 0
+        assert 0 <= row["test_acc"] <= 1 and row["seconds"] > 0
+        assert row["parameters"] == current["models"][row["architecture"]]["parameters"]
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (lambda p: p["models"]["ResNet-18"]["outputs"].__setitem__(3, 0.5), "ResNet-18"),
+        (lambda p: p["models"]["VGG-11"].__setitem__("parameters", 1), "VGG-11"),
+        (lambda p: p["data"]["test"].__setitem__("sum", p["data"]["test"]["sum"] * 1.01), "test data"),
+        (lambda p: p["training"].__setitem__(0, p["training"][0] + 0.01), "training loop"),
+        (lambda p: p.__setitem__("recipe", "0" * 64), "recipe"),
+    ],
+)
+def test_staleness_check_names_what_changed(current, change, named):
+    stored = copy.deepcopy(current)
+    change(stored)
+    changed = shootout.differences({"mode": "quick", "provenance": stored}, current)
+    assert len(changed) == 1 and named in changed[0], changed
+    # Float noise far below the tolerance is not a change.
+    noisy = copy.deepcopy(current)
+    noisy["models"]["ResNet-18"]["outputs"][3] *= 1 + 1e-7
+    assert shootout.differences({"mode": "quick", "provenance": noisy}, current) == []
+
+
+def test_results_without_provenance_are_stale():
+    assert "no provenance" in shootout.differences({"mode": "quick"}, {})[0]
 
 
 def test_readme_table_is_the_commands_output():
@@ -32,10 +66,13 @@ def test_readme_table_is_the_commands_output():
     assert shootout.readme_table("quick") == shootout.table(record)
 
 
-def test_the_command_trains_and_writes_the_readme_table(tmp_path):
+def test_the_command_trains_and_writes_the_readme_table(tmp_path, current):
     record = shootout.run("quick", names=["LeNet-5", "NiN"], epochs=1, train_limit=256, verbose=False)
     assert [r["architecture"] for r in record["rows"]] == ["LeNet-5", "NiN"]
     assert record["rows"][0]["parameters"] == 83_126  # LeNet-5 on 3×32×32 images
+    # A shortened run is not the quick-mode result: its record says how it differs.
+    changed = shootout.differences(record, current)
+    assert len(changed) == 2 and "recipe" in changed[0] and "train data" in changed[1], changed
     readme = tmp_path / "README.md"
     start, end = shootout.markers("quick")
     readme.write_text(f"# title\n\n{start}\nold table\n{end}\n\nafter\n")
