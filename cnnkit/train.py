@@ -20,7 +20,15 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ._validate import check_int, check_number
-from .utils import evaluating, get_device, model_device, save_checkpoint
+from .utils import (
+    CheckpointError,
+    _read_checkpoint,
+    evaluating,
+    get_device,
+    load_checkpoint,
+    model_device,
+    save_checkpoint,
+)
 
 __all__ = ["History", "evaluate", "fit", "predict"]
 
@@ -212,6 +220,7 @@ def fit(
     verbose: bool = True,
     patience: int | None = None,
     checkpoint=None,
+    resume: bool = False,
 ) -> History:
     """Train ``model`` in place and return its :class:`History`.
 
@@ -229,7 +238,15 @@ def fit(
     (``history.best_epoch``; ``history.stopped_early=True``).
     ``checkpoint``: a file path. After every epoch the model, the optimizer, the epoch and
     the history are saved there atomically (:func:`cnnkit.save_checkpoint`), so nothing
-    is lost if training is interrupted; continue with :func:`cnnkit.load_checkpoint`.
+    is lost if training is interrupted.
+    ``resume=True`` (with ``checkpoint``): if the checkpoint file exists, continue the run it
+    holds instead of starting over: the weights, the optimizer and learning-rate schedule,
+    the history, the early-stopping state and the random state are restored, and training
+    goes on from the next epoch. So after an interruption, run the *same* call again. On
+    the same machine's CPU the result is exactly that of an uninterrupted run (on a GPU,
+    some operations are not deterministic, so it is close). The call must describe the
+    same run (``epochs``, ``batch_size`` and the training data's size); if the file does
+    not exist yet, training starts from scratch.
 
     Press the stop button (or Ctrl-C) to end training early: the model keeps the weights
     it has (its best ones when ``patience`` is set) and the epochs finished so far are
@@ -250,6 +267,13 @@ def fit(
                 "patience (early stopping) watches the accuracy on a second dataset: pass a validation set "
                 "as test_data, e.g. fit(model, train_data, val_data, epochs=..., patience=3)."
             )
+    if not isinstance(resume, bool):
+        raise TypeError(f"resume must be True or False, got {resume!r}.")
+    if resume and checkpoint is None:
+        raise ValueError(
+            "resume=True continues the run saved in a checkpoint file: pass the file too, "
+            "e.g. fit(model, data, epochs=10, checkpoint='run.pt', resume=True)."
+        )
     if checkpoint is not None:
         if not isinstance(checkpoint, (str, os.PathLike)):
             raise TypeError(f"checkpoint must be a file path (str or Path), got {type(checkpoint).__name__}.")
@@ -278,12 +302,22 @@ def fit(
         raise TypeError(f"scheduler must be a torch.optim.lr_scheduler object or None, got {type(scheduler).__name__}.")
 
     history = History()
-    bar = _progress_bar(epochs * len(train_batches), progress)
+    plan = {"epochs": epochs, "batch_size": batch_size, "train_size": train_batches.size}
+    first_epoch, best_state = 1, None
+    if resume and Path(checkpoint).is_file():
+        first_epoch, best_state = _resume(checkpoint, plan, model, optimizer, scheduler, generator, history)
+        if verbose:
+            print(
+                f"resuming from the checkpoint {Path(checkpoint).name}: {len(history)} of {epochs} epochs were finished"
+            )
+    test_accs = [acc for acc in history.test_acc if acc is not None]
+    best_acc = max(test_accs, default=-1.0)
+    waited = len(history) - history.best_epoch if history.best_epoch is not None else 0
+    bar = _progress_bar((epochs - first_epoch + 1) * len(train_batches), progress)
     channels_last = False
-    best_acc, best_state, waited = -1.0, None, 0
     try:
         channels_last = _prepare(model, train_batches, test_batches, loss_fn)
-        for epoch in range(1, epochs + 1):
+        for epoch in range(first_epoch, epochs + 1):
             start = time.perf_counter()
             model.train()
             loss_sum = torch.zeros((), device=device)
@@ -313,27 +347,33 @@ def fit(
                 print(
                     f"epoch {epoch}/{epochs}  loss {train_loss:.4f}  train acc {train_acc:.4f}{test}  ({seconds:.1f} s)"
                 )
-            if checkpoint is not None:
-                save_checkpoint(checkpoint, model, optimizer, epoch=epoch, history=history)
             if patience is not None:
                 if test_acc > best_acc:
                     best_acc, waited, history.best_epoch = test_acc, 0, epoch
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 else:
                     waited += 1
-                if waited >= patience and epoch < epochs:
-                    history.stopped_early = True
-                    if verbose:
-                        print(
-                            f"early stop: test accuracy has not improved for {patience} epoch(s); "
-                            f"restoring the weights of epoch {history.best_epoch} (test acc {best_acc:.4f})."
-                        )
-                    break
+                history.stopped_early = waited >= patience and epoch < epochs
+            if checkpoint is not None:
+                _save_run(checkpoint, plan, model, optimizer, scheduler, generator, history, best_state)
+            if history.stopped_early:
+                if verbose:
+                    print(
+                        f"early stop: test accuracy has not improved for {patience} epoch(s); "
+                        f"restoring the weights of epoch {history.best_epoch} (test acc {best_acc:.4f})."
+                    )
+                break
     except KeyboardInterrupt:
         history.interrupted = True
+        saved = (
+            f" The finished epochs are saved in the checkpoint {Path(checkpoint).name}: run the same fit(...) "
+            "call with resume=True to continue."
+            if checkpoint is not None and len(history)
+            else ""
+        )
         print(
             f"Training interrupted after {len(history)} finished epoch(s) of {epochs}: the model keeps its "
-            "current weights, and the history holds the finished epochs."
+            f"current weights, and the history holds the finished epochs.{saved}"
         )
     finally:
         if bar is not None:
@@ -344,6 +384,55 @@ def fit(
             model.to(memory_format=torch.contiguous_format)  # hand the model back in the usual layout
         model.eval()
     return history
+
+
+def _save_run(path, plan, model, optimizer, scheduler, generator, history, best_state) -> None:
+    """fit's per-epoch checkpoint: everything needed to continue the run exactly (see ``resume``)."""
+    extra = {
+        "epoch": len(history),
+        "history": history,
+        "plan": plan,
+        "best_epoch": history.best_epoch,
+        "stopped_early": history.stopped_early,
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "shuffle": generator.get_state(),
+        },
+    }
+    if best_state is not None:
+        extra["best_model"] = best_state
+    save_checkpoint(path, model, optimizer, scheduler=scheduler, **extra)
+
+
+def _resume(path, plan, model, optimizer, scheduler, generator, history):
+    """Restore a run saved by :func:`_save_run`; returns (first epoch to train, best weights or None)."""
+    extra = _read_checkpoint(path).get("extra", {})
+    if "plan" not in extra:
+        raise CheckpointError(
+            f"{path} was not written by fit(checkpoint=...), so there is no run to resume: "
+            "load its weights with cnnkit.load_checkpoint(path, model), or pass another checkpoint path."
+        )
+    for key, value in plan.items():
+        if extra["plan"][key] != value:
+            what = "the training data's size" if key == "train_size" else key
+            raise ValueError(
+                f"cannot resume from {path}: it holds a run with {what} = {extra['plan'][key]}, but this call has "
+                f"{what} = {value}. Call fit with the same settings to continue that run, or pass another "
+                "checkpoint path (or delete the file) to start a new run."
+            )
+    load_checkpoint(path, model, optimizer, scheduler=scheduler)
+    for record in extra["history"]:
+        history.append(**record)
+    history.best_epoch, history.stopped_early = extra["best_epoch"], extra["stopped_early"]
+    torch.set_rng_state(extra["rng"]["torch"])
+    if extra["rng"]["cuda"] and torch.cuda.is_available() and len(extra["rng"]["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(extra["rng"]["cuda"])
+    generator.set_state(extra["rng"]["shuffle"])
+    done = len(history)
+    # A run that already stopped early is finished, like one that ran all its epochs.
+    first_epoch = plan["epochs"] + 1 if history.stopped_early else done + 1
+    return first_epoch, extra.get("best_model")
 
 
 def _prepare(model, train_batches, test_batches, loss_fn) -> bool:

@@ -123,8 +123,10 @@ class CheckpointError(RuntimeError):
     """A checkpoint file is missing, unreadable, or does not fit the model."""
 
 
-def save_checkpoint(path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, **extra) -> Path:
-    """Save ``model`` (and optionally ``optimizer``) state_dicts to ``path``, atomically.
+def save_checkpoint(
+    path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, *, scheduler=None, **extra
+) -> Path:
+    """Save ``model`` (and optionally ``optimizer`` and ``scheduler``) state_dicts to ``path``, atomically.
 
     The file is written next to its destination under a temporary name and renamed in
     one step, so an interrupted save never leaves a half-written checkpoint behind.
@@ -138,6 +140,8 @@ def save_checkpoint(path, model: torch.nn.Module, optimizer: torch.optim.Optimiz
     state = {"model": model.state_dict(), "extra": extra}
     if optimizer is not None:
         state["optimizer"] = optimizer.state_dict()
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -169,14 +173,10 @@ def _plain(key: str, value):
     )
 
 
-def load_checkpoint(
-    path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, map_location=None
-) -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and ``optimizer``).
-
-    Only tensors and plain values are read (``weights_only=True``): unlike unpickling a
-    whole model, loading a file cannot run code. Returns the ``extra`` values saved with it.
-    """
+def _read_checkpoint(path, map_location=None) -> dict:
+    """The raw contents of a checkpoint written by :func:`save_checkpoint` (``model``,
+    ``extra`` and, if saved, ``optimizer`` and ``scheduler`` state), read safely with
+    ``weights_only=True``; a clear :class:`CheckpointError` if the file is missing or damaged."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}: check the path, or train and save_checkpoint() first.")
@@ -190,6 +190,18 @@ def load_checkpoint(
         ) from None
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"{path} was not written by save_checkpoint(): it has no 'model' entry.")
+    return state
+
+
+def load_checkpoint(
+    path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, map_location=None, *, scheduler=None
+) -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and ``optimizer``, ``scheduler``).
+
+    Only tensors and plain values are read (``weights_only=True``): unlike unpickling a
+    whole model, loading a file cannot run code. Returns the ``extra`` values saved with it.
+    """
+    state = _read_checkpoint(path, map_location)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
@@ -202,4 +214,8 @@ def load_checkpoint(
         if "optimizer" not in state:
             raise CheckpointError(f"{path} holds no optimizer state; load it without optimizer=.")
         optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        if "scheduler" not in state:
+            raise CheckpointError(f"{path} holds no learning-rate scheduler state; load it without scheduler=.")
+        scheduler.load_state_dict(state["scheduler"])
     return state.get("extra", {})

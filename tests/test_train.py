@@ -608,6 +608,90 @@ def test_checkpoint_survives_an_interrupt_with_the_finished_epochs(tmp_path):
     assert cnnkit.load_checkpoint(path, nn.Linear(4, 3))["epoch"] == 2
 
 
+class StoppableNet(nn.Module):
+    """A small net with dropout (so the random state matters) that can raise KeyboardInterrupt
+    on its ``stop_at``-th training forward pass, like the stop button in the middle of an epoch."""
+
+    def __init__(self, stop_at=None):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+        self.stop_at, self.calls = stop_at, 0
+
+    def forward(self, x):
+        if self.training:
+            self.calls += 1
+            if self.calls == self.stop_at:
+                raise KeyboardInterrupt
+        return self.body(x)
+
+
+@pytest.mark.parametrize("patience", [None, 2])
+def test_resume_after_an_interrupt_equals_the_uninterrupted_run(tmp_path, patience, capsys):
+    x, y = blobs(seed=3)
+    settings = {"epochs": 6, "batch_size": 16, "lr": 0.05, "patience": patience}  # the default AdamW + one-cycle
+
+    torch.manual_seed(0)
+    straight = StoppableNet()
+    expected = quiet_fit(straight, (x, y), (x, y), **settings)
+
+    path = tmp_path / "run.pt"
+    torch.manual_seed(0)
+    interrupted = quiet_fit(StoppableNet(stop_at=2 * 8 + 3), (x, y), (x, y), checkpoint=path, resume=True, **settings)
+    assert interrupted.interrupted and len(interrupted) == 2  # 120 samples / 16 = 8 batches per epoch
+    assert "resume=True" in capsys.readouterr().out  # the interrupt message says how to continue
+
+    torch.manual_seed(123)  # a new session: other initial weights, other random state
+    resumed_model = StoppableNet()
+    resumed = quiet_fit(resumed_model, (x, y), (x, y), checkpoint=path, resume=True, **settings)
+    assert not resumed.interrupted
+    assert resumed.records[:2] == interrupted.records  # the saved epochs come back in the history
+    assert resumed.train_loss == expected.train_loss and resumed.test_acc == expected.test_acc
+    assert (resumed.best_epoch, resumed.stopped_early) == (expected.best_epoch, expected.stopped_early)
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed_model.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+    # Running the call once more finds the run finished: no training, the same weights.
+    again_model = StoppableNet()
+    again = quiet_fit(again_model, (x, y), (x, y), checkpoint=path, resume=True, **settings)
+    assert [r["epoch"] for r in again.records] == [r["epoch"] for r in expected.records]
+    for (name, a), (_, b) in zip(straight.state_dict().items(), again_model.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_resume_after_early_stopping_keeps_the_best_weights(tmp_path):
+    x, y = blobs()
+    path = tmp_path / "run.pt"
+    torch.manual_seed(0)
+    model = StoppableNet()
+    history = quiet_fit(model, (x, y), (x, y), epochs=30, lr=0.05, patience=1, checkpoint=path)
+    assert history.stopped_early and history.best_epoch < len(history)
+    fresh = StoppableNet()
+    again = quiet_fit(fresh, (x, y), (x, y), epochs=30, lr=0.05, patience=1, checkpoint=path, resume=True)
+    assert len(again) == len(history) and again.stopped_early and again.best_epoch == history.best_epoch
+    assert torch.equal(fresh.body[0].weight, model.body[0].weight)  # the best epoch's, not the last epoch's
+
+
+def test_resume_refuses_a_different_run_with_a_clear_message(tmp_path):
+    x, y = blobs()
+    path = tmp_path / "run.pt"
+    quiet_fit(nn.Linear(4, 3), (x, y), epochs=3, batch_size=16, checkpoint=path)
+    with pytest.raises(ValueError, match="epochs = 3, but this call has epochs = 4"):
+        quiet_fit(nn.Linear(4, 3), (x, y), epochs=4, batch_size=16, checkpoint=path, resume=True)
+    with pytest.raises(ValueError, match="batch_size = 16, but this call has batch_size = 32"):
+        quiet_fit(nn.Linear(4, 3), (x, y), epochs=3, batch_size=32, checkpoint=path, resume=True)
+    with pytest.raises(ValueError, match="the training data's size = 120, but this call has the training data's"):
+        quiet_fit(nn.Linear(4, 3), (x[:60], y[:60]), epochs=3, batch_size=16, checkpoint=path, resume=True)
+    with pytest.raises(cnnkit.CheckpointError, match="does not fit this model"):
+        quiet_fit(nn.Linear(4, 5), (x, y), epochs=3, batch_size=16, checkpoint=path, resume=True)
+    plain = cnnkit.save_checkpoint(tmp_path / "plain.pt", nn.Linear(4, 3))
+    with pytest.raises(cnnkit.CheckpointError, match=r"not written by fit\(checkpoint=...\)"):
+        quiet_fit(nn.Linear(4, 3), (x, y), checkpoint=plain, resume=True)
+    with pytest.raises(ValueError, match="pass the file too"):
+        quiet_fit(nn.Linear(4, 3), (x, y), resume=True)
+    with pytest.raises(TypeError, match="resume must be True or False"):
+        quiet_fit(nn.Linear(4, 3), (x, y), checkpoint=path, resume="yes")
+
+
 def test_checkpoint_bad_paths(tmp_path):
     x, y = blobs()
     with pytest.raises(ValueError, match="is a folder"):

@@ -244,6 +244,26 @@ def test_checkpoint_without_optimizer(tmp_path):
         load_checkpoint(path, other, torch.optim.SGD(other.parameters(), lr=0.1))
 
 
+def test_checkpoint_round_trip_of_a_learning_rate_schedule(tmp_path):
+    model = small_model(0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=20)
+    for _ in range(7):
+        optimizer.step()
+        scheduler.step()
+    path = save_checkpoint(tmp_path / "run.pt", model, optimizer, scheduler=scheduler)
+
+    other = small_model(1)
+    other_optimizer = torch.optim.AdamW(other.parameters(), lr=0.1)
+    other_scheduler = torch.optim.lr_scheduler.OneCycleLR(other_optimizer, max_lr=0.1, total_steps=20)
+    load_checkpoint(path, other, other_optimizer, scheduler=other_scheduler)
+    assert other_scheduler.last_epoch == 7 and other_scheduler.get_last_lr() == scheduler.get_last_lr()
+    optimizer.step(), scheduler.step(), other_optimizer.step(), other_scheduler.step()
+    assert other_optimizer.param_groups[0]["lr"] == optimizer.param_groups[0]["lr"]  # the schedule goes on alike
+    with pytest.raises(CheckpointError, match="no learning-rate scheduler state"):
+        load_checkpoint(save_checkpoint(tmp_path / "plain.pt", model), other, scheduler=other_scheduler)
+
+
 def test_checkpoint_file_is_plain_and_safe_to_load(tmp_path):
     model = small_model(0)
     path = save_checkpoint(tmp_path / "ckpt.pt", model, trained_optimizer(model), epoch=2)
