@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
 from ._validate import check_int
 from .utils import full_mode
@@ -29,6 +29,7 @@ __all__ = [
     "DataUnavailableError",
     "MNIST_SUBSET_SHA256",
     "SHAPE_CLASSES",
+    "TensorImages",
     "data_dir",
     "PHOTOS",
     "CIFAR10_CLASSES",
@@ -73,6 +74,41 @@ def data_dir() -> Path:
 def _with_classes(dataset: TensorDataset, classes) -> TensorDataset:
     dataset.classes = list(classes)
     return dataset
+
+
+class TensorImages(Dataset):
+    """Images and labels held in tensors; ``transform`` (if given) is applied to each image as it is read.
+
+    This is the ``Dataset`` that lesson 08 writes by hand: with a random ``transform``
+    (augmentation) every epoch sees new versions of the images. ``cnnkit.fit`` reads it
+    through a ``DataLoader``, so the transform runs per image, on the fly.
+    """
+
+    def __init__(self, images, labels, transform=None):
+        if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
+            raise TypeError(
+                f"images and labels must be tensors, got {type(images).__name__} and {type(labels).__name__}; "
+                "convert them with torch.as_tensor(...)."
+            )
+        if len(images) != len(labels):
+            raise ValueError(
+                f"images and labels must pair up, but there are {len(images)} images and {len(labels)} labels."
+            )
+        if transform is not None and not callable(transform):
+            raise TypeError(
+                f"transform must be a function of one image (such as a torchvision v2.Compose) or None, "
+                f"got {type(transform).__name__}."
+            )
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        image = self.images[index]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, self.labels[index]
 
 
 def stratified_split(labels, fractions, seed: int = 0):

@@ -19,6 +19,7 @@ from cnnkit.data import (
     MNIST_SUBSET_SHA256,
     SHAPE_CLASSES,
     DataUnavailableError,
+    TensorImages,
     data_dir,
     load_mnist,
     load_shapes,
@@ -535,3 +536,49 @@ def test_load_mnist_quick_order_is_mixed_so_slices_hold_every_class():
         labels = load_mnist(train=train).tensors[1]
         assert len(set(labels[:100].tolist())) == 10
         assert torch.bincount(labels[:500], minlength=10).min() >= 25
+
+
+# --------------------------------------------------------------------------------------
+# TensorImages: lesson 08's Dataset with a per-image transform
+
+
+def test_tensor_images_serves_pairs_and_transforms_each_read():
+    images, labels = torch.rand(6, 3, 8, 8), torch.arange(6)
+    plain = TensorImages(images, labels)
+    assert len(plain) == 6
+    image, label = plain[4]
+    assert torch.equal(image, images[4]) and label == 4
+
+    calls = []
+
+    def jitter(x):
+        calls.append(x.shape)
+        return x + torch.rand(())
+
+    jittered = TensorImages(images, labels, transform=jitter)
+    first, second = jittered[2][0], jittered[2][0]
+    assert calls == [(3, 8, 8), (3, 8, 8)]  # one image at a time
+    assert not torch.equal(first, second)  # a random transform gives a new version on every read
+    assert torch.equal(images[2], plain[2][0])  # the stored images are never changed
+
+
+def test_tensor_images_trains_with_fit_through_the_transform():
+    seen = []
+    images, labels = torch.rand(40, 1, 4, 4), torch.arange(40) % 2
+    data = TensorImages(images, labels, transform=lambda x: seen.append(1) or x)
+    cnnkit.fit(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2)), data, epochs=2, batch_size=8,
+               progress=False, verbose=False)  # fmt: skip
+    assert len(seen) >= 2 * 40  # every image, every epoch
+
+
+@pytest.mark.parametrize(
+    "images, labels, transform, error, message",
+    [
+        (torch.rand(3, 1, 2, 2), torch.arange(4), None, ValueError, "3 images and 4 labels"),
+        (np.zeros((3, 1, 2, 2)), torch.arange(3), None, TypeError, "torch.as_tensor"),
+        (torch.rand(3, 1, 2, 2), torch.arange(3), "flip", TypeError, "transform must be a function"),
+    ],
+)
+def test_tensor_images_bad_input(images, labels, transform, error, message):
+    with pytest.raises(error, match=message):
+        TensorImages(images, labels, transform)
