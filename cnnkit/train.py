@@ -22,10 +22,10 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from ._validate import check_int, check_number
 from .utils import (
     CheckpointError,
+    _apply_checkpoint,
     _read_checkpoint,
     evaluating,
     get_device,
-    load_checkpoint,
     model_device,
     save_checkpoint,
 )
@@ -407,7 +407,8 @@ def _save_run(path, plan, model, optimizer, scheduler, generator, history, best_
 
 def _resume(path, plan, model, optimizer, scheduler, generator, history):
     """Restore a run saved by :func:`_save_run`; returns (first epoch to train, best weights or None)."""
-    extra = _read_checkpoint(path).get("extra", {})
+    state = _read_checkpoint(path)
+    extra = state.get("extra", {})
     if "plan" not in extra:
         raise CheckpointError(
             f"{path} was not written by fit(checkpoint=...), so there is no run to resume: "
@@ -421,7 +422,7 @@ def _resume(path, plan, model, optimizer, scheduler, generator, history):
                 f"{what} = {value}. Call fit with the same settings to continue that run, or pass another "
                 "checkpoint path (or delete the file) to start a new run."
             )
-    load_checkpoint(path, model, optimizer, scheduler=scheduler)
+    _apply_checkpoint(state, path, model, optimizer, scheduler)
     for record in extra["history"]:
         history.append(**record)
     history.best_epoch, history.stopped_early = extra["best_epoch"], extra["stopped_early"]
@@ -429,9 +430,8 @@ def _resume(path, plan, model, optimizer, scheduler, generator, history):
     if extra["rng"]["cuda"] and torch.cuda.is_available() and len(extra["rng"]["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(extra["rng"]["cuda"])
     generator.set_state(extra["rng"]["shuffle"])
-    done = len(history)
     # A run that already stopped early is finished, like one that ran all its epochs.
-    first_epoch = plan["epochs"] + 1 if history.stopped_early else done + 1
+    first_epoch = plan["epochs"] + 1 if history.stopped_early else len(history) + 1
     return first_epoch, extra.get("best_model")
 
 

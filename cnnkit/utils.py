@@ -202,6 +202,12 @@ def load_checkpoint(
     whole model, loading a file cannot run code. Returns the ``extra`` values saved with it.
     """
     state = _read_checkpoint(path, map_location)
+    _apply_checkpoint(state, path, model, optimizer, scheduler)
+    return state.get("extra", {})
+
+
+def _apply_checkpoint(state: dict, path, model, optimizer=None, scheduler=None) -> None:
+    """Load the contents ``state`` of the checkpoint file ``path`` into ``model`` (and ``optimizer``, ``scheduler``)."""
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
@@ -218,4 +224,3 @@ def load_checkpoint(
         if "scheduler" not in state:
             raise CheckpointError(f"{path} holds no learning-rate scheduler state; load it without scheduler=.")
         scheduler.load_state_dict(state["scheduler"])
-    return state.get("extra", {})
