@@ -183,10 +183,9 @@ def load_mnist(
     Full mode (``full=True`` or ``CNNKIT_FULL=1``): the 60,000/10,000 torchvision MNIST in
     ``data/MNIST``, downloaded when missing (give up after ``timeout`` seconds).
     """
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be True (training part) or False (test part), got {train!r}.")
+    _check_train(train)
     if full_mode(full):
-        images, labels = _load_full_mnist(train, download=download, timeout=timeout)
+        images, labels = _load_full("MNIST", train, download=download, timeout=timeout)
     else:
         images, labels, train_idx, test_idx = _mnist_subset_arrays(str(data_dir() / MNIST_SUBSET))
         idx = train_idx if train else test_idx
@@ -237,35 +236,35 @@ _FULL_DATASETS = {
 }
 
 
+def _check_train(train) -> None:
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True (training part) or False (test part), got {train!r}.")
+
+
 def _torchvision_dataset(name: str, root: Path, train: bool, download: bool):
     from torchvision import datasets
 
     return getattr(datasets, name)(root=str(root), train=train, download=download)
 
 
-def _torchvision_mnist(root: Path, train: bool, download: bool):
-    return _torchvision_dataset("MNIST", root, train, download)
-
-
 def _load_full(name: str, train: bool, *, download: bool, timeout: float | None):
     """(images N×C×H×W uint8, labels int64) of a torchvision dataset, downloaded with a deadline."""
     root = data_dir()
     folder = root / _FULL_DATASETS[name][0]
-    fetch = _torchvision_mnist if name == "MNIST" else functools.partial(_torchvision_dataset, name)
     if name != "CIFAR10":
         try:
             _unpack_archives(folder)
         except (OSError, EOFError) as exc:
             raise DataUnavailableError(_missing_message(name, folder, f"a .gz file there is damaged: {exc}")) from None
     try:
-        dataset = fetch(root, train, download=False)
+        dataset = _torchvision_dataset(name, root, train, download=False)
     except RuntimeError:
         if not download:
             raise DataUnavailableError(_missing_message(name, folder, "download=False was given")) from None
         limit = _download_timeout(timeout)
         print(f"Full {name} is not in {folder} yet: downloading (giving up after {limit:g} s)…")
         try:
-            dataset = _run_with_deadline(lambda: fetch(root, train, download=True), limit)
+            dataset = _run_with_deadline(lambda: _torchvision_dataset(name, root, train, download=True), limit)
         except Exception as exc:
             reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise DataUnavailableError(_missing_message(name, folder, f"the download failed: {reason}")) from None
@@ -275,10 +274,6 @@ def _load_full(name: str, train: bool, *, download: bool, timeout: float | None)
             dataset.targets, dtype=torch.long
         )
     return data.unsqueeze(1), dataset.targets.long()
-
-
-def _load_full_mnist(train: bool, *, download: bool, timeout: float | None):
-    return _load_full("MNIST", train, download=download, timeout=timeout)
 
 
 def _unpack_archives(raw: Path) -> None:
@@ -306,8 +301,7 @@ def load_fashion_mnist(train: bool = True, *, download: bool = True, timeout: fl
     """Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017): 60,000/10,000 grey 28×28 pictures of ten kinds of
     clothing, through torchvision, downloaded into ``data/FashionMNIST`` with a deadline. Full mode only:
     there is no bundled subset (quick mode uses the bundled MNIST digits instead)."""
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be True (training part) or False (test part), got {train!r}.")
+    _check_train(train)
     images, labels = _load_full("FashionMNIST", train, download=download, timeout=timeout)
     return _with_classes(TensorDataset(images.float().div_(255), labels), FASHION_CLASSES)
 
@@ -315,8 +309,7 @@ def load_fashion_mnist(train: bool = True, *, download: bool = True, timeout: fl
 def load_cifar10(train: bool = True, *, download: bool = True, timeout: float | None = None) -> TensorDataset:
     """CIFAR-10 (Krizhevsky, 2009): 50,000/10,000 colour 32×32 photos of ten classes, through torchvision,
     downloaded into ``data/`` with a deadline. Full mode only (quick mode uses the generated shapes)."""
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be True (training part) or False (test part), got {train!r}.")
+    _check_train(train)
     images, labels = _load_full("CIFAR10", train, download=download, timeout=timeout)
     return _with_classes(TensorDataset(images.float().div_(255), labels), CIFAR10_CLASSES)
 
@@ -434,8 +427,7 @@ def _shapes_cached(n: int, seed: int) -> TensorDataset:
 def load_shapes(train: bool = True, full: bool | None = None, seed: int = 0) -> TensorDataset:
     """The colour shapes dataset: 5,000 training / 1,000 test images in quick mode,
     50,000 / 10,000 in full mode. Training and test images come from separate random streams."""
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be True (training part) or False (test part), got {train!r}.")
+    _check_train(train)
     n_train, n_test = (50_000, 10_000) if full_mode(full) else (5_000, 1_000)
     cached = _shapes_cached(n_train if train else n_test, seed * 2 + (0 if train else 1))
     images, labels = cached.tensors

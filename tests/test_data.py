@@ -208,14 +208,14 @@ def hanging_download(monkeypatch):
     release = threading.Event()
     calls = []
 
-    def fake_torchvision_mnist(root, train, download):
+    def fake_torchvision_dataset(name, root, train, download):
         calls.append(download)
         if not download:
             raise RuntimeError("Dataset not found. You can use download=True to download it")
         release.wait(30)
         raise RuntimeError("too late")
 
-    monkeypatch.setattr(cdata, "_torchvision_mnist", fake_torchvision_mnist)
+    monkeypatch.setattr(cdata, "_torchvision_dataset", fake_torchvision_dataset)
     yield calls
     release.set()
 
