@@ -78,20 +78,37 @@ def _data_summary(dataset) -> dict:
     }
 
 
-def _model_probe(name: str, seed: int) -> dict:
-    """Parameter count and the freshly initialised network's outputs for a fixed input."""
-    import torch
+def _datasets(mode: str):
+    """The (train, test) datasets of ``mode``: the generated shapes, or CIFAR-10 in full mode."""
+    import cnnkit
 
+    full = mode == "full"
+    return cnnkit.data.load_colour(True, full=full), cnnkit.data.load_colour(False, full=full)
+
+
+def _build(name: str, seed: int):
+    """The freshly initialised network ``name`` of ARCHITECTURES, for 3×32×32 images and 10 classes."""
     import cnnkit
     from cnnkit import models
 
     function, kwargs = ARCHITECTURES[name]
     cnnkit.seed_everything(seed)
-    model = getattr(models, function)(num_classes=10, in_channels=3, **kwargs).eval()
+    return getattr(models, function)(num_classes=10, in_channels=3, **kwargs)
+
+
+def _parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _model_probe(name: str, seed: int) -> dict:
+    """Parameter count and the freshly initialised network's outputs for a fixed input."""
+    import torch
+
+    model = _build(name, seed).eval()
     x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         out = model(x)
-    return {"parameters": sum(p.numel() for p in model.parameters()), "outputs": out.flatten().tolist()}
+    return {"parameters": _parameters(model), "outputs": out.flatten().tolist()}
 
 
 def _training_probe() -> list[float]:
@@ -129,11 +146,8 @@ def provenance(mode: str, train=None, test=None, budget: dict | None = None) -> 
     ``train``, ``test`` and ``budget`` default to what a plain ``python scripts/shootout.py
     [--full]`` uses; ``run`` passes what it actually trained with.
     """
-    import cnnkit
-
-    full = mode == "full"
     if train is None:
-        train, test = cnnkit.data.load_colour(True, full=full), cnnkit.data.load_colour(False, full=full)
+        train, test = _datasets(mode)
     budget = budget if budget is not None else BUDGETS[mode]
     seed = budget["seed"]
     return {
@@ -184,29 +198,25 @@ def run(mode: str, *, names=None, epochs=None, train_limit=None, verbose=True) -
     import torch
 
     import cnnkit
-    from cnnkit import models
 
     budget = dict(BUDGETS[mode])
     if epochs is not None:
         budget["epochs"] = epochs
     if train_limit is not None:
         budget["train_limit"] = train_limit
-    full = mode == "full"
-    train, test = cnnkit.data.load_colour(True, full=full), cnnkit.data.load_colour(False, full=full)
+    train, test = _datasets(mode)
     if budget["train_limit"]:
         train = torch.utils.data.TensorDataset(*(t[: budget["train_limit"]] for t in train.tensors))
     rows = []
     for name in names or ARCHITECTURES:
-        function, kwargs = ARCHITECTURES[name]
-        cnnkit.seed_everything(budget["seed"])
-        model = getattr(models, function)(num_classes=10, in_channels=3, **kwargs)
+        model = _build(name, budget["seed"])
         history = cnnkit.fit(
             model, train, test, epochs=budget["epochs"], batch_size=budget["batch_size"], lr=budget["lr"],
             seed=budget["seed"], progress=False, verbose=False,
         )  # fmt: skip
         row = {
             "architecture": name,
-            "parameters": sum(p.numel() for p in model.parameters()),
+            "parameters": _parameters(model),
             "test_acc": round(history[-1]["test_acc"], 4),
             "best_test_acc": round(max(history.test_acc), 4),
             "seconds": round(sum(history.seconds), 1),
@@ -218,7 +228,7 @@ def run(mode: str, *, names=None, epochs=None, train_limit=None, verbose=True) -
             )
     return {
         "mode": mode,
-        "data": "CIFAR-10 (50,000 / 10,000)" if full else "generated colour shapes (5,000 / 1,000)",
+        "data": "CIFAR-10 (50,000 / 10,000)" if mode == "full" else "generated colour shapes (5,000 / 1,000)",
         "budget": budget,
         "device": str(cnnkit.get_device()),
         "threads": torch.get_num_threads(),
