@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ._validate import check_int
+from .arithmetic import _layer_geometry
 from .utils import evaluating, model_device
 
 __all__ = [
@@ -328,13 +329,15 @@ def googlenet(
     """
     num_classes, in_channels = _check_common(num_classes, in_channels)
     pool = lambda k=3: nn.MaxPool2d(k, stride=2, ceil_mode=True)  # noqa: E731
+    configs = _INCEPTION
     if small:
-        quarter = {
+        configs = {
             k: (c // 4, a // 4, (b[0] // 4, b[1] // 4), (c3[0] // 4, c3[1] // 4), d // 4)
             for k, (c, a, b, c3, d) in _INCEPTION.items()
         }
-        blocks = [Inception(*quarter[k], branch3_kernel=branch3_kernel) for k in ("3a", "3b")]
-        later = [Inception(*quarter[k], branch3_kernel=branch3_kernel) for k in ("4a", "4b")]
+    stage = lambda *names: [Inception(*configs[n], branch3_kernel=branch3_kernel) for n in names]  # noqa: E731
+    if small:
+        blocks, later = stage("3a", "3b"), stage("4a", "4b")
         return nn.Sequential(
             _conv_bn_relu(in_channels, 48, 3, padding=1),
             pool(),  # 32 → 16 (28 → 14): the Inception blocks run at a quarter of the pixels
@@ -346,7 +349,6 @@ def googlenet(
             nn.Dropout(dropout),
             nn.Linear(later[-1].out_channels, num_classes),
         )
-    stage = lambda *names: [Inception(*_INCEPTION[n], branch3_kernel=branch3_kernel) for n in names]  # noqa: E731
     return nn.Sequential(
         _conv_bn_relu(in_channels, 64, 7, stride=2, padding=3),
         pool(),
@@ -470,10 +472,7 @@ _GLOBAL = (nn.Linear, nn.Flatten, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 def _geometry(module):
     """(receptive field, stride) of a module along one side; "all" once every input pixel is seen; None if unknown."""
     if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
-        s = module.stride if isinstance(module.stride, int) else (module.stride or (k,))[0]
-        d = getattr(module, "dilation", 1)
-        d = d if isinstance(d, int) else d[0]
+        k, s, d = _layer_geometry(module)
         return d * (k - 1) + 1, s
     if isinstance(module, _POINTWISE):
         return 1, 1
@@ -494,16 +493,25 @@ def _geometry(module):
     return None
 
 
-def _compose(modules):
-    field, jump = 1, 1
+def _running_fields(modules):
+    """After each module of a chain, the chain's (receptive field, jump) so far; from the first module that
+    sees the whole image (or has an unknown geometry) on, "all" (or None)."""
+    state = (1, 1)
     for module in modules:
-        geometry = _geometry(module)
-        if geometry is None or geometry == "all":
-            return geometry
-        k, s = geometry
-        field += (k - 1) * jump
-        jump *= s
-    return field, jump
+        if isinstance(state, tuple):
+            geometry = _geometry(module)
+            if isinstance(geometry, tuple):
+                (k, s), (field, jump) = geometry, state
+                state = (field + (k - 1) * jump, jump * s)
+            else:
+                state = geometry
+        yield state
+
+
+def _compose(modules):
+    """(receptive field, jump) of a whole chain of modules, or "all" / None (see :func:`_running_fields`)."""
+    states = list(_running_fields(modules))
+    return states[-1] if states else (1, 1)
 
 
 class Summary:
@@ -578,19 +586,13 @@ def summary(model: nn.Module, input_size, *, depth: int = 1) -> Summary:
             h.remove()
     modules = dict(shown)
     chain = isinstance(model, nn.Sequential) and depth == 1
-    field, jump, rows = 1, 1, []
-    for name in order:
+    fields = _running_fields(modules[name] for name in order) if chain else (None for _ in order)
+    rows = []
+    for name, state in zip(order, fields, strict=True):
         module = modules[name]
         rf = None
-        if chain and field not in (None, "all"):
-            geometry = _geometry(module)
-            if geometry is None or geometry == "all":
-                field = geometry
-            else:
-                field += (geometry[0] - 1) * jump
-                jump *= geometry[1]
-        if chain:
-            rf = field if field is not None else "?"
+        if chain:  # the field in input pixels, "all", or "?" where a layer's geometry is unknown
+            rf = state[0] if isinstance(state, tuple) else "?" if state is None else state
         rows.append(
             {
                 "name": name,
