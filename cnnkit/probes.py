@@ -223,19 +223,18 @@ def occlusion(
     _, _, h, w = x.shape
     if patch > min(h, w):
         raise ValueError(f"patch ({patch}) must not be larger than the image ({h}×{w}).")
-    tops = list(range(0, h - patch + 1, stride))
-    lefts = list(range(0, w - patch + 1, stride))
+    positions = [(t, left) for t in range(0, h - patch + 1, stride) for left in range(0, w - patch + 1, stride)]
     with evaluating(model):
         probs = torch.softmax(model(x), 1)
         cls = _target(probs, target)
         base = probs[0, cls]
-        batch = x.repeat(len(tops) * len(lefts), 1, 1, 1)
-        for i, (t, left) in enumerate((t, left) for t in tops for left in lefts):
+        batch = x.repeat(len(positions), 1, 1, 1)
+        for i, (t, left) in enumerate(positions):
             batch[i, :, t : t + patch, left : left + patch] = fill
         covered = torch.cat([torch.softmax(model(chunk), 1)[:, cls] for chunk in batch.split(256)])
     drop = torch.zeros(h, w, device=x.device)
     count = torch.zeros(h, w, device=x.device)
-    for i, (t, left) in enumerate((t, left) for t in tops for left in lefts):
+    for i, (t, left) in enumerate(positions):
         drop[t : t + patch, left : left + patch] += base - covered[i]
         count[t : t + patch, left : left + patch] += 1
     return (drop / count.clamp(min=1)).cpu()

@@ -67,7 +67,11 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     is the convolution.
     """
     x = _array("x", x, (4,), "N×C×H×W")
-    ks, st, pd, dl = _geometry(kernel_size, stride, padding, dilation)
+    return _unroll(x, *_geometry(kernel_size, stride, padding, dilation))[0]
+
+
+def _unroll(x, ks, st, pd, dl):
+    """im2col of a validated array and geometry: (columns, (H₂, W₂))."""
     n, c, h, w = x.shape
     h2, w2 = _out_sizes(h, w, ks, st, pd, dl)
     padded = np.pad(x, ((0, 0), (0, 0), (pd[0], pd[0]), (pd[1], pd[1])))
@@ -77,7 +81,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
         for j in range(ks[1]):
             left = j * dl[1]
             columns[:, :, i, j] = padded[:, :, top : top + st[0] * h2 : st[0], left : left + st[1] * w2 : st[1]]
-    return columns.reshape(n, c * ks[0] * ks[1], h2 * w2)
+    return columns.reshape(n, c * ks[0] * ks[1], h2 * w2), (h2, w2)
 
 
 def _conv_args(x, w, b):
@@ -101,9 +105,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     numbers as ``torch.nn.functional.conv2d``.
     """
     x, w, b = _conv_args(x, w, b)
-    ks, st, pd, dl = _geometry(w.shape[2:], stride, padding, dilation)
-    h2, w2 = _out_sizes(x.shape[2], x.shape[3], ks, st, pd, dl)
-    columns = im2col(x, ks, st, pd, dl)  # N × C·kh·kw × L
+    columns, (h2, w2) = _unroll(x, *_geometry(w.shape[2:], stride, padding, dilation))  # N × C·kh·kw × L
     out = np.einsum("ok,nkl->nol", w.reshape(w.shape[0], -1), columns, optimize=True)
     if b is not None:
         out += b[None, :, None]
@@ -143,12 +145,9 @@ def correlate2d(image, kernel, stride=1, padding=0, dilation=1) -> np.ndarray:
 
 def _pool(x, kernel_size, stride, reduce):
     x = _array("x", x, (2, 3, 4), "H×W, C×H×W or N×C×H×W")
-    ks = tuple(check_int("kernel_size", k, minimum=1) for k in pair("kernel_size", kernel_size))
-    st = ks if stride is None else tuple(check_int("stride", s, minimum=1) for s in pair("stride", stride))
+    geometry = _geometry(kernel_size, kernel_size if stride is None else stride, 0, 1)
     shape = x.shape
-    batch = x.reshape((-1, 1) + shape[-2:])
-    columns = im2col(batch, ks, st)  # (N·C) × kh·kw × L
-    h2, w2 = _out_sizes(shape[-2], shape[-1], ks, st, (0, 0), (1, 1))
+    columns, (h2, w2) = _unroll(x.reshape((-1, 1) + shape[-2:]), *geometry)  # (N·C) × kh·kw × L
     return reduce(columns, axis=1).reshape(shape[:-2] + (h2, w2))
 
 

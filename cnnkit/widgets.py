@@ -95,6 +95,10 @@ def top_predictions(model: torch.nn.Module, image: torch.Tensor, k: int = 3):
     return [(int(i), float(p)) for i, p in zip(indices, values, strict=True)]
 
 
+def _slider(description, value, low, high, **kwargs):
+    return w.IntSlider(value=value, min=low, max=high, description=description, continuous_update=False, **kwargs)
+
+
 def _draw_top(ax, top, true_class: int, names) -> None:
     """The model's top answers as horizontal bars, the true class in blue."""
     colors = [COLORS["blue"] if i == true_class else COLORS["orange"] for i, _ in top]
@@ -120,12 +124,8 @@ def prediction_explorer(model: torch.nn.Module, dataset, *, k: int = 3):
         fig.tight_layout()
         return top
 
-    slider = w.IntSlider(value=0, min=0, max=len(images) - 1, description="image", continuous_update=False)
+    slider = _slider("image", 0, 0, len(images) - 1)
     return Panel({"index": slider}, render, title="Pick a test image: what does the model answer?")
-
-
-def _slider(description, value, low, high, **kwargs):
-    return w.IntSlider(value=value, min=low, max=high, description=description, continuous_update=False, **kwargs)
 
 
 # --- lesson 02: convolution arithmetic -------------------------------------------------------------
@@ -456,7 +456,7 @@ def feature_explorer(model: torch.nn.Module, dataset, *, max_maps: int = 16):
         return {"top": top, "shape": tuple(maps[layer].shape)}
 
     controls = {
-        "index": w.IntSlider(value=0, min=0, max=len(images) - 1, description="image", continuous_update=False),
+        "index": _slider("image", 0, 0, len(images) - 1),
         "layer": w.Dropdown(options=layers, value=layers[0], description="layer"),
     }
     return Panel(controls, render, title="What does each layer see? Pick an image and a layer")
