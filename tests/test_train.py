@@ -588,26 +588,6 @@ def test_checkpoint_is_written_every_epoch_and_resumes(tmp_path):
     assert fresh_opt.state_dict()["state"], "the optimizer's momentum buffers were saved too"
 
 
-def test_checkpoint_survives_an_interrupt_with_the_finished_epochs(tmp_path):
-    x, y = blobs()
-    path = tmp_path / "model.pt"
-
-    class StopInEpoch3(nn.Linear):
-        calls = 0
-
-        def forward(self, inp):
-            if self.training:
-                StopInEpoch3.calls += 1
-                if StopInEpoch3.calls == 2 * 4 + 1:  # 120 samples / batch 32 = 4 batches per epoch
-                    raise KeyboardInterrupt
-            return super().forward(inp)
-
-    model = StopInEpoch3(4, 3)
-    history = quiet_fit(model, (x, y), (x, y), epochs=5, checkpoint=path)
-    assert history.interrupted and len(history) == 2
-    assert cnnkit.load_checkpoint(path, nn.Linear(4, 3))["epoch"] == 2
-
-
 class StoppableNet(nn.Module):
     """A small net with dropout (so the random state matters) that can raise KeyboardInterrupt
     on its ``stop_at``-th training forward pass, like the stop button in the middle of an epoch."""
@@ -623,6 +603,15 @@ class StoppableNet(nn.Module):
             if self.calls == self.stop_at:
                 raise KeyboardInterrupt
         return self.body(x)
+
+
+def test_checkpoint_survives_an_interrupt_with_the_finished_epochs(tmp_path):
+    x, y = blobs()
+    path = tmp_path / "model.pt"
+    model = StoppableNet(stop_at=2 * 4 + 1)  # 120 samples / batch 32 = 4 batches per epoch: stop in epoch 3
+    history = quiet_fit(model, (x, y), (x, y), epochs=5, checkpoint=path)
+    assert history.interrupted and len(history) == 2
+    assert cnnkit.load_checkpoint(path, StoppableNet())["epoch"] == 2
 
 
 @pytest.mark.parametrize("patience", [None, 2])
