@@ -9,7 +9,22 @@ self-checks), ``widgets``, ``models`` and ``utils`` (seeding, device, quick/full
 checkpoints).
 """
 
-from . import arithmetic, checks, data, kernels, models, optim, plot, probes, reference, train, utils, widgets
+from . import (
+    arithmetic,
+    checkpoint,
+    checks,
+    data,
+    hooks,
+    kernels,
+    models,
+    optim,
+    plot,
+    probes,
+    reference,
+    train,
+    utils,
+    widgets,
+)
 from .data import load_mnist, load_shapes
 from .models import summary
 from .train import History, evaluate, fit, predict
@@ -31,7 +46,9 @@ __all__ = [
     "CheckpointError",
     "History",
     "arithmetic",
+    "checkpoint",
     "checks",
+    "hooks",
     "data",
     "kernels",
     "evaluate",

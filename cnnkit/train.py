@@ -1,15 +1,19 @@
-"""Training and evaluation: ``fit`` and ``evaluate``.
+"""Training and evaluation: ``fit``, ``evaluate`` and ``predict``.
 
-``fit`` is the loop of lesson 08 with the care a course needs: it checks the model on a
-sample batch before training (so a shape mistake is reported in words, not from deep
-inside torch), batches in-memory tensor data by slicing (no per-sample collation), runs
-convolutions in the channels-last layout on the CPU (oneDNN's fastest), keeps metrics on
-the device until the end of an epoch, shows a progress bar in JupyterLab, and ends
-cleanly on the stop button (Ctrl-C), keeping the weights and returning the history so far.
+``fit`` is the loop of lesson 08: a preparation step (argument checks, defaults, a check
+of the model on a sample batch so that a shape mistake is reported in words, not from
+deep inside torch), then the five steps — forward, loss, ``zero_grad``, backward, step —
+for every batch of every epoch. Everything else is a hook (:mod:`cnnkit.hooks`): the
+epoch printer, the progress bar, early stopping, checkpoints and resuming, and the
+channels-last layout that makes convolutions faster on the CPU. Batches of in-memory
+tensors are sliced (no per-sample collation), metrics stay on the device until the end
+of an epoch, a loss that turns NaN or infinite stops training with a message, and the
+stop button (Ctrl-C) ends training cleanly, keeping the weights and the history so far.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -20,36 +24,31 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ._validate import check_int, check_number
-from .utils import (
-    CheckpointError,
-    _apply_checkpoint,
-    _read_checkpoint,
-    evaluating,
-    get_device,
-    model_device,
-    save_checkpoint,
-)
+from .hooks import ChannelsLast, Checkpoint, EarlyStopping, EpochPrinter, Hook, ProgressBar, Run
+from .utils import evaluating, model_device, resolve_device
 
-__all__ = ["History", "evaluate", "fit", "predict"]
+__all__ = ["FiniteLoss", "History", "evaluate", "fit", "predict"]
 
-_FIELDS = ("epoch", "train_loss", "train_acc", "test_acc", "seconds")
+_FIELDS = ("epoch", "train_loss", "train_acc", "val_acc", "test_acc", "seconds")
 
 
 class History:
     """Per-epoch records of a ``fit`` run.
 
-    ``history.train_loss`` (and ``train_acc``, ``test_acc``, ``seconds``, ``epoch``) are
-    lists with one value per finished epoch; ``history.records`` holds them as dicts;
-    ``history.interrupted`` says whether training was stopped early by the user,
-    ``history.stopped_early`` whether early stopping ended it (then ``history.best_epoch``
-    is the epoch whose weights the model has).
+    ``history.train_loss`` (and ``train_acc``, ``val_acc``, ``test_acc``, ``seconds``,
+    ``epoch``) are lists with one value per finished epoch (``None`` for a set that was
+    not passed); ``history.records`` holds them as dicts; ``history.interrupted`` says
+    whether training was stopped early by the user, ``history.stopped_early`` whether
+    early stopping ended it (then ``history.best_epoch`` is the epoch whose weights the
+    model has), ``history.diverged`` whether a NaN or infinite loss ended it.
     """
 
     def __init__(self):
         self.records: list[dict] = []
         self.interrupted = False
-        self.stopped_early = False  # set by fit(patience=...) when the test accuracy stopped improving
+        self.stopped_early = False  # set by fit(patience=...) when the watched accuracy stopped improving
         self.best_epoch: int | None = None  # the epoch whose weights the model has (with patience)
+        self.diverged = False  # set by fit when the loss became NaN or infinite
 
     def append(self, **record):
         self.records.append({key: record.get(key) for key in _FIELDS})
@@ -66,14 +65,18 @@ class History:
         return self.records[index]
 
     def __repr__(self):
-        lines = [f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}  {'test acc':>8}  {'seconds':>7}"]
+        sets = [k for k in ("val", "test") if any(r[f"{k}_acc"] is not None for r in self.records)]
+        heads = "".join(f"  {k + ' acc':>8}" for k in sets)
+        lines = [f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}{heads}  {'seconds':>7}"]
         for r in self.records:
-            test = "-" if r["test_acc"] is None else f"{r['test_acc']:.4f}"
+            accs = "".join(f"  {'-' if r[f'{k}_acc'] is None else format(r[f'{k}_acc'], '.4f'):>8}" for k in sets)
             lines.append(
-                f"{r['epoch']:>5}  {r['train_loss']:>10.4f}  {r['train_acc']:>9.4f}  {test:>8}  {r['seconds']:>7.2f}"
+                f"{r['epoch']:>5}  {r['train_loss']:>10.4f}  {r['train_acc']:>9.4f}{accs}  {r['seconds']:>7.2f}"
             )
         if self.interrupted:
             lines.append("(interrupted)")
+        if self.diverged:
+            lines.append("(stopped: the loss became NaN or infinite)")
         return "\n".join(lines)
 
 
@@ -190,25 +193,13 @@ def _check_targets(out, y, loss_fn, where="training"):
             )
 
 
-def _loss(loss_fn, out, y, where):
-    """The loss, with torch's errors about targets (a bad label in a later batch) made actionable."""
-    try:
-        return loss_fn(out, y)
-    except (IndexError, RuntimeError) as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(
-            f"the loss cannot compare the model's output of shape {tuple(out.shape)} with targets of shape "
-            f"{tuple(y.shape)} ({where}): {text}. For classification, targets are class indices 0 to "
-            "(number of classes - 1) and the last layer has one output per class."
-        ) from None
-
-
 def fit(
     model: nn.Module,
     train_data,
     test_data=None,
     *,
     epochs: int,
+    val_data=None,
     batch_size: int = 32,
     optimizer: torch.optim.Optimizer | None = None,
     loss_fn=None,
@@ -221,24 +212,30 @@ def fit(
     patience: int | None = None,
     checkpoint=None,
     resume: bool = False,
+    hooks=(),
 ) -> History:
     """Train ``model`` in place and return its :class:`History`.
 
-    ``train_data`` / ``test_data``: a ``TensorDataset``, a pair of tensors ``(x, y)`` or
-    any map-style ``Dataset``. ``optimizer=None`` uses AdamW with a one-cycle schedule: the
-    learning rate warms up to ``lr`` and anneals to almost zero by the last batch, which
-    trains the course's networks well in few epochs. Pass your own ``optimizer`` (and,
-    if you like, a ``scheduler`` that is stepped after every batch) to take control.
-    ``loss_fn=None`` uses cross-entropy.
-    ``device=None`` picks CUDA, then MPS, then the CPU. ``seed`` fixes the shuffling.
+    ``train_data``, ``val_data``, ``test_data``: a ``TensorDataset``, a pair of tensors
+    ``(x, y)`` or any map-style ``Dataset``. After every epoch the accuracy on each set
+    passed is recorded under its own name (``history.val_acc``, ``history.test_acc``) and
+    printed so. Pass a *validation* split as ``val_data`` when you use the numbers to
+    decide anything (when to stop, which learning rate); the test set (the third
+    positional argument, or ``test_data=``) is for the final, honest measurement.
 
-    ``patience``: early stopping. Stop when the accuracy on ``test_data`` (pass a
-    *validation* set there when you use it to decide) has not improved for ``patience``
-    epochs in a row; the model then gets back the weights of its best epoch
-    (``history.best_epoch``; ``history.stopped_early=True``).
-    ``checkpoint``: a file path. After every epoch the model, the optimizer, the epoch and
-    the history are saved there atomically (:func:`cnnkit.save_checkpoint`), so nothing
-    is lost if training is interrupted.
+    ``optimizer=None`` uses AdamW with a one-cycle schedule: the learning rate warms up
+    to ``lr`` and anneals to almost zero by the last batch, which trains the course's
+    networks well in few epochs. Pass your own ``optimizer`` (and, if you like, a
+    ``scheduler`` that is stepped after every batch) to take control. ``loss_fn=None``
+    uses cross-entropy. ``device=None`` picks CUDA, then MPS, then the CPU. ``seed``
+    fixes the shuffling.
+
+    ``patience``: early stopping. Stop when the accuracy on ``val_data`` (or, without
+    it, on ``test_data`` — then the test set is no longer an unbiased measurement) has
+    not improved for ``patience`` epochs in a row; the model then gets back the weights
+    of its best epoch (``history.best_epoch``; ``history.stopped_early=True``).
+    ``checkpoint``: a file path. After every epoch the run is saved there atomically
+    (:func:`cnnkit.save_checkpoint`), so nothing is lost if training is interrupted.
     ``resume=True`` (with ``checkpoint``): if the checkpoint file exists, continue the run it
     holds instead of starting over: the weights, the optimizer and learning-rate schedule,
     the history, the early-stopping state and the random state are restored, and training
@@ -247,11 +244,180 @@ def fit(
     some operations are not deterministic, so it is close). The call must describe the
     same run (``epochs``, ``batch_size`` and the training data's size); if the file does
     not exist yet, training starts from scratch.
+    ``hooks``: more :class:`cnnkit.hooks.Hook` objects, called after the built-in ones.
 
-    Press the stop button (or Ctrl-C) to end training early: the model keeps the weights
-    it has (its best ones when ``patience`` is set) and the epochs finished so far are
-    returned, with ``history.interrupted=True``.
+    A loss that becomes NaN or infinite stops training at once, with a message naming the
+    epoch and the step and the usual causes; the model keeps its last finite weights and
+    ``history.diverged`` is True. Press the stop button (or Ctrl-C) to end training
+    early: the model keeps the weights it has (its best ones when ``patience`` is set) and
+    the epochs finished so far are returned, with ``history.interrupted=True``.
     """
+    run, guard, extras = _prepare(**locals())
+    try:
+        for hook in extras:
+            hook.before_fit(run)
+        _train(run, guard, extras)
+    except KeyboardInterrupt:
+        run.history.interrupted = True
+        for hook in extras:
+            hook.on_interrupt(run)
+        print(
+            f"Training interrupted after {len(run.history)} finished epoch(s) of {epochs}: the model keeps its "
+            f"current weights, and the history holds the finished epochs. {' '.join(run.notes)}".rstrip()
+        )
+    finally:
+        for hook in reversed(extras):
+            hook.after_fit(run)
+        run.model.eval()
+    return run.history
+
+
+def _train(run, guard, hooks) -> None:
+    """fit's loop: the five steps for every batch, the hooks around them."""
+    model, optimizer, scheduler, loss_fn, history = run.model, run.optimizer, run.scheduler, run.loss_fn, run.history
+    for epoch in range(run.first_epoch, run.epochs + 1):
+        run.epoch, start, totals = epoch, time.perf_counter(), _Totals(run.device)
+        for hook in hooks:
+            hook.before_epoch(run)
+        model.train()
+        for step, (x, y) in enumerate(run.train_batches, start=1):
+            with _explained(run):
+                logits = model(x)  # 1. forward
+                loss = loss_fn(logits, y)  # 2. loss
+            if guard.diverged(run, loss, x, step):
+                return
+            optimizer.zero_grad()  # 3. clear old gradients
+            loss.backward()  # 4. backward
+            optimizer.step()  # 5. step
+            if scheduler is not None:
+                scheduler.step()
+            totals.add(loss, logits, y)
+            for hook in hooks:
+                hook.after_batch(run)
+        history.append(epoch=epoch, **totals.result(), **_evaluate_sets(run), seconds=time.perf_counter() - start)
+        for hook in hooks:
+            hook.after_epoch(run)
+        if run.stop:
+            return
+
+
+class _Totals:
+    """An epoch's summed loss and correct predictions, kept on the device until the end."""
+
+    def __init__(self, device):
+        self.loss = torch.zeros((), device=device)
+        self.correct = torch.zeros((), device=device, dtype=torch.long)
+        self.seen = 0
+
+    def add(self, loss, logits, y):
+        self.loss += loss.detach() * len(y)
+        if logits.ndim == 2 and y.ndim == 1:
+            self.correct += (logits.detach().argmax(1) == y).sum()
+        self.seen += len(y)
+
+    def result(self) -> dict:
+        return {"train_loss": self.loss.item() / self.seen, "train_acc": self.correct.item() / self.seen}
+
+
+def _evaluate_sets(run) -> dict:
+    return {f"{name}_acc": _accuracy(run.model, batches) for name, batches in run.eval_batches.items()}
+
+
+class FiniteLoss(Hook):
+    """fit's guard against a loss that becomes NaN or infinite (it is checked before every step).
+
+    It keeps a copy of the weights at the start of every epoch; when the loss is not
+    finite, training stops with a message naming the epoch, the step and the likely
+    cause, and the model keeps its last finite weights.
+    """
+
+    def __init__(self):
+        self.start_of_epoch = None
+
+    def before_epoch(self, run) -> None:
+        self.start_of_epoch = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+
+    def diverged(self, run, loss, x, step) -> bool:
+        if bool(torch.isfinite(loss.detach())):
+            return False
+        _stop_diverged(run, loss, x, step, self.start_of_epoch)
+        return True
+
+
+def _stop_diverged(run, loss, x, step, start_of_epoch) -> None:
+    """Stop on a NaN or infinite loss: say where and why, and keep the last finite weights."""
+    run.history.diverged, epoch = True, run.epoch
+    finite = all(bool(torch.isfinite(p).all()) for p in run.model.parameters())
+    if not finite and start_of_epoch is not None:
+        run.model.load_state_dict(start_of_epoch)
+    if not bool(torch.isfinite(x).all()):
+        cause = "This batch's inputs contain NaN or infinite values: clean the data (torch.nan_to_num, or drop them)."
+    elif epoch == 1 and step == 1:
+        cause = (
+            "It happened on the very first batch, so the model or the loss produces it: check for a log of 0, "
+            "a division by zero, or inputs on a huge scale (normalise them)."
+        )
+    else:
+        cause = (
+            "Usual causes: a learning rate too high (try 10× lower), unnormalised inputs, or NaN in the data. "
+            "Plot history.train_loss, or fit with a smaller lr."
+        )
+    kept = "its last finite weights (from the start of this epoch)" if not finite else "the weights it had"
+    if not run.is_main:
+        return
+    print(
+        f"Training stopped: the loss became {loss.item()} in epoch {epoch}, step {step}. {cause} "
+        f"The model keeps {kept}; the history holds the {len(run.history)} finished epoch(s)."
+    )
+
+
+@contextlib.contextmanager
+def _explained(run):
+    """Turn a shape or target error met in the forward pass or the loss into an actionable ValueError."""
+    try:
+        yield
+    except (RuntimeError, IndexError) as exc:
+        _explain(exc, f"training, epoch {run.epoch}")
+
+
+def _explain(exc, where):
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if any(w in text for w in ("Target", "target", "out of bounds", "index")):
+        raise ValueError(
+            f"the loss cannot compare the model's output with the targets ({where}): {text}. For classification, "
+            "targets are class indices 0 to (number of classes - 1) and the last layer has one output per class."
+        ) from None
+    if any(word in text for word in ("shape", "size", "channels", "mat1", "dimension", "Expected")):
+        raise ValueError(
+            f"the model failed on a batch ({where}): {text}. Check that the first layer's in_channels matches "
+            "the images' channels and that the first nn.Linear's in_features equals the flattened size after "
+            "the last convolution or pooling (cnnkit.arithmetic.conv_output_size helps)."
+        ) from None
+    raise exc
+
+
+def _prepare(
+    model,
+    train_data,
+    test_data,
+    epochs,
+    val_data,
+    batch_size,
+    optimizer,
+    loss_fn,
+    lr,
+    scheduler,
+    device,
+    seed,
+    progress,
+    verbose,
+    patience,
+    checkpoint,
+    resume,
+    hooks,
+):
+    """fit's preparation step: check every argument, fill in the defaults, check the model on a
+    sample batch, and build the :class:`~cnnkit.hooks.Run` and the list of hooks."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module (a network), got {type(model).__name__}.")
     epochs = check_int("epochs", epochs, minimum=1)
@@ -262,10 +428,10 @@ def fit(
         lr = check_number("lr", lr, positive=True)
     if patience is not None:
         patience = check_int("patience", patience, minimum=1)
-        if test_data is None:
+        if val_data is None and test_data is None:
             raise ValueError(
-                "patience (early stopping) watches the accuracy on a second dataset: pass a validation set "
-                "as test_data, e.g. fit(model, train_data, val_data, epochs=..., patience=3)."
+                "patience (early stopping) watches the accuracy on a validation set: pass a validation set as "
+                "val_data, e.g. fit(model, train_data, val_data=val_data, epochs=..., patience=3)."
             )
     if not isinstance(resume, bool):
         raise TypeError(f"resume must be True or False, got {resume!r}.")
@@ -279,7 +445,10 @@ def fit(
             raise TypeError(f"checkpoint must be a file path (str or Path), got {type(checkpoint).__name__}.")
         if Path(checkpoint).is_dir():
             raise ValueError(f"checkpoint must be a file path, but {checkpoint} is a folder; add a file name.")
-    device = get_device() if device is None else torch.device(device)
+    hooks = list(hooks)
+    if not all(isinstance(h, Hook) for h in hooks):
+        raise TypeError("hooks must be cnnkit.hooks.Hook objects (subclass Hook and override its methods).")
+    device = resolve_device(device)
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, like nn.CrossEntropyLoss(), got {type(loss_fn).__name__}.")
@@ -288,10 +457,13 @@ def fit(
     if seed is not None:
         generator.manual_seed(seed)
     train_batches = _Batches(train_data, "train_data", batch_size, device, True, generator)
-    test_batches = (
-        _Batches(test_data, "test_data", max(batch_size, 256), device, False, None) if test_data is not None else None
-    )
+    eval_batches = {
+        name: _Batches(data, f"{name}_data", max(batch_size, 256), device, False, None)
+        for name, data in (("val", val_data), ("test", test_data))
+        if data is not None
+    }
     model.to(device)
+    _check_on_sample(model, train_batches, loss_fn)
     if optimizer is None:
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
         if scheduler is None:
@@ -301,169 +473,32 @@ def fit(
     if scheduler is not None and not hasattr(scheduler, "step"):
         raise TypeError(f"scheduler must be a torch.optim.lr_scheduler object or None, got {type(scheduler).__name__}.")
 
-    history = History()
-    plan = {"epochs": epochs, "batch_size": batch_size, "train_size": train_batches.size}
-    first_epoch, best_state = 1, None
-    if resume and Path(checkpoint).is_file():
-        first_epoch, best_state = _resume(checkpoint, plan, model, optimizer, scheduler, generator, history)
-        if verbose:
-            print(
-                f"resuming from the checkpoint {Path(checkpoint).name}: {len(history)} of {epochs} epochs were finished"
-            )
-    test_accs = [acc for acc in history.test_acc if acc is not None]
-    best_acc = max(test_accs, default=-1.0)
-    waited = len(history) - history.best_epoch if history.best_epoch is not None else 0
-    bar = _progress_bar((epochs - first_epoch + 1) * len(train_batches), progress)
-    channels_last = False
-    try:
-        channels_last = _prepare(model, train_batches, test_batches, loss_fn)
-        for epoch in range(first_epoch, epochs + 1):
-            start = time.perf_counter()
-            model.train()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.long)
-            for x, y in train_batches:
-                out = _forward(model, x, f"training, epoch {epoch}")
-                loss = _loss(loss_fn, out, y, f"training, epoch {epoch}")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                loss_sum += loss.detach() * len(y)
-                if out.ndim == 2 and y.ndim == 1:
-                    correct += (out.detach().argmax(1) == y).sum()
-                if bar is not None:
-                    bar.update(1)
-            train_loss = loss_sum.item() / train_batches.size
-            train_acc = correct.item() / train_batches.size
-            test_acc = _accuracy(model, test_batches) if test_batches is not None else None
-            seconds = time.perf_counter() - start
-            history.append(epoch=epoch, train_loss=train_loss, train_acc=train_acc, test_acc=test_acc, seconds=seconds)
-            if bar is not None:
-                bar.set_postfix(loss=f"{train_loss:.3f}", test_acc="-" if test_acc is None else f"{test_acc:.3f}")
-            if verbose:
-                test = "" if test_acc is None else f"  test acc {test_acc:.4f}"
-                print(
-                    f"epoch {epoch}/{epochs}  loss {train_loss:.4f}  train acc {train_acc:.4f}{test}  ({seconds:.1f} s)"
-                )
-            if patience is not None:
-                if test_acc > best_acc:
-                    best_acc, waited, history.best_epoch = test_acc, 0, epoch
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                else:
-                    waited += 1
-                history.stopped_early = waited >= patience and epoch < epochs
-            if checkpoint is not None:
-                _save_run(checkpoint, plan, model, optimizer, scheduler, generator, history, best_state)
-            if history.stopped_early:
-                if verbose:
-                    print(
-                        f"early stop: test accuracy has not improved for {patience} epoch(s); "
-                        f"restoring the weights of epoch {history.best_epoch} (test acc {best_acc:.4f})."
-                    )
-                break
-    except KeyboardInterrupt:
-        history.interrupted = True
-        saved = (
-            f" The finished epochs are saved in the checkpoint {Path(checkpoint).name}: run the same fit(...) "
-            "call with resume=True to continue."
-            if checkpoint is not None and len(history)
-            else ""
-        )
-        print(
-            f"Training interrupted after {len(history)} finished epoch(s) of {epochs}: the model keeps its "
-            f"current weights, and the history holds the finished epochs.{saved}"
-        )
-    finally:
-        if bar is not None:
-            bar.close()
-        if best_state is not None and history.best_epoch != len(history):
-            model.load_state_dict(best_state)
-        if channels_last:
-            model.to(memory_format=torch.contiguous_format)  # hand the model back in the usual layout
-        model.eval()
-    return history
+    run = Run(model, optimizer, scheduler, loss_fn, train_batches, eval_batches, History(), epochs, generator, device)
+    guard = FiniteLoss()
+    extras = [ChannelsLast(), guard]
+    if progress:
+        extras.append(ProgressBar())
+    if verbose:
+        extras.append(EpochPrinter())
+    early = None
+    if patience is not None:
+        early = EarlyStopping(patience, "val" if val_data is not None else "test", verbose=verbose)
+        extras.append(early)
+    if checkpoint is not None:  # after early stopping, so that each save holds its latest state
+        extras.append(Checkpoint(checkpoint, resume, early, verbose=verbose))
+    return run, guard, [*extras, *hooks]
 
 
-def _save_run(path, plan, model, optimizer, scheduler, generator, history, best_state) -> None:
-    """fit's per-epoch checkpoint: everything needed to continue the run exactly (see ``resume``)."""
-    extra = {
-        "epoch": len(history),
-        "history": history,
-        "plan": plan,
-        "best_epoch": history.best_epoch,
-        "stopped_early": history.stopped_early,
-        "rng": {
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "shuffle": generator.get_state(),
-        },
-    }
-    if best_state is not None:
-        extra["best_model"] = best_state
-    save_checkpoint(path, model, optimizer, scheduler=scheduler, **extra)
-
-
-def _resume(path, plan, model, optimizer, scheduler, generator, history):
-    """Restore a run saved by :func:`_save_run`; returns (first epoch to train, best weights or None)."""
-    state = _read_checkpoint(path)
-    extra = state.get("extra", {})
-    if "plan" not in extra:
-        raise CheckpointError(
-            f"{path} was not written by fit(checkpoint=...), so there is no run to resume: "
-            "load its weights with cnnkit.load_checkpoint(path, model), or pass another checkpoint path."
-        )
-    for key, value in plan.items():
-        if extra["plan"][key] != value:
-            what = "the training data's size" if key == "train_size" else key
-            raise ValueError(
-                f"cannot resume from {path}: it holds a run with {what} = {extra['plan'][key]}, but this call has "
-                f"{what} = {value}. Call fit with the same settings to continue that run, or pass another "
-                "checkpoint path (or delete the file) to start a new run."
-            )
-    _apply_checkpoint(state, path, model, optimizer, scheduler)
-    for record in extra["history"]:
-        history.append(**record)
-    history.best_epoch, history.stopped_early = extra["best_epoch"], extra["stopped_early"]
-    torch.set_rng_state(extra["rng"]["torch"])
-    if extra["rng"]["cuda"] and torch.cuda.is_available() and len(extra["rng"]["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(extra["rng"]["cuda"])
-    generator.set_state(extra["rng"]["shuffle"])
-    # A run that already stopped early is finished, like one that ran all its epochs.
-    first_epoch = plan["epochs"] + 1 if history.stopped_early else len(history) + 1
-    return first_epoch, extra.get("best_model")
-
-
-def _prepare(model, train_batches, test_batches, loss_fn) -> bool:
-    """Check the model on a sample batch before training, and pick the faster memory layout.
-
-    On the CPU, convolutions run markedly faster with channels-last tensors (oneDNN's
-    native layout). The model and the image batches switch to it when the model has
-    convolutions and still works that way (a model calling ``.view()`` on feature maps
-    may not: it then stays as it is). Returns whether channels-last is in use.
-    """
+def _check_on_sample(model, train_batches, loss_fn) -> None:
+    """Run the model on a sample batch before training, so that a mistake is reported in words."""
     x, y = train_batches.first()
-    with evaluating(model):  # no dropout, no batch-norm statistics updated by this check
+    model.eval()  # no dropout, no batch-norm statistics updated by this check (the loop calls model.train())
+    with torch.no_grad():
         try:
             out = _forward(model, x, "checking the model before training")
         except _StrideError as exc:
             raise ValueError(f"the model failed on a sample batch: {exc}") from None
         _check_targets(out, train_batches.tensors[1] if train_batches.tensors is not None else y, loss_fn)
-        has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
-        use = train_batches.device.type == "cpu" and x.ndim == 4 and has_conv
-        if use:
-            model.to(memory_format=torch.channels_last)
-            try:
-                _forward(model, x.contiguous(memory_format=torch.channels_last), "checking the layout")
-            except Exception:  # whatever fails only in this layout: keep the usual one
-                model.to(memory_format=torch.contiguous_format)
-                use = False
-    if use:
-        for batches in (train_batches, test_batches):
-            if batches is not None:
-                batches.set_memory_format(torch.channels_last)
-    return use
 
 
 def _predictions(model, batches, where):
@@ -479,14 +514,6 @@ def _accuracy(model, batches) -> float:
     for preds, y in _predictions(model, batches, "evaluation"):
         correct += (preds == y).sum()
     return correct.item() / batches.size
-
-
-def _progress_bar(total: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="training", unit="batch", leave=False)
 
 
 def _inference_batches(model, data, batch_size, device):

@@ -13,7 +13,7 @@ import cnnkit
 from cnnkit.data import load_mnist
 from cnnkit.train import History, evaluate, fit, predict
 
-FIELDS = {"epoch", "train_loss", "train_acc", "test_acc", "seconds"}
+FIELDS = {"epoch", "train_loss", "train_acc", "val_acc", "test_acc", "seconds"}
 
 
 def blobs(n=120, seed=0):
@@ -463,7 +463,9 @@ def test_lenet_reaches_97_percent_on_bundled_mnist_in_15_seconds():
 def test_history_append_keeps_only_the_known_fields():
     history = History()
     history.append(epoch=1, train_loss=0.5, unknown=3)
-    assert history.records == [{"epoch": 1, "train_loss": 0.5, "train_acc": None, "test_acc": None, "seconds": None}]
+    assert history.records == [
+        {"epoch": 1, "train_loss": 0.5, "train_acc": None, "val_acc": None, "test_acc": None, "seconds": None}
+    ]
     assert history.seconds == [None] and not history.interrupted
     assert len(History()) == 0 and repr(History()).startswith("epoch")
 
