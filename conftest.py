@@ -1,7 +1,8 @@
 """Test-suite set-up shared by the unit tests and the nbval run over lessons/.
 
 - Lessons always run in quick mode under test, whatever the caller's environment says,
-  so stored outputs (recorded in quick mode) stay comparable.
+  so stored outputs (recorded in quick mode) stay comparable, and with claims checked
+  (``cnnkit.experiment.claim`` fails when the measurement no longer supports the text).
 - The suite runs in parallel (pytest-xdist, one worker per core, whole files per worker).
   Each worker and every kernel it starts uses one thread, so workers never fight over cores.
 - Each lesson's wall time under nbval is measured; a lesson that takes 60 s or more fails
@@ -16,6 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 os.environ["CNNKIT_FULL"] = "0"  # inherited by the nbval kernels started later
+os.environ["CNNKIT_CHECK_CLAIMS"] = "1"  # a lesson claim its own measurement contradicts fails (cnnkit.experiment)
 if os.environ.get("PYTEST_XDIST_WORKER"):  # a parallel worker: one thread here and in its kernels
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = "1"

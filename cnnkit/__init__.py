@@ -48,6 +48,7 @@ __all__ = [
     "arithmetic",
     "checkpoint",
     "checks",
+    "experiment",
     "hooks",
     "data",
     "kernels",
