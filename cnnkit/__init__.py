@@ -1,12 +1,17 @@
 """cnnkit: the small, tested helper package behind the course's lessons.
 
-Modules: ``arithmetic`` (output sizes, padding, parameters, receptive fields), ``data``
-(bundled MNIST and photos, full MNIST, generated colour shapes), ``train`` (``fit``,
-``evaluate``), ``reference`` (from-scratch NumPy layers), ``kernels`` (classic image
-kernels), ``optim`` (from-scratch optimizers, 2-D test functions), ``probes`` (gradient
-norms per layer), ``plot`` (image grids, curves, heat-maps), ``checks`` (exercise
-self-checks), ``widgets``, ``models`` and ``utils`` (seeding, device, quick/full mode,
-checkpoints).
+Modules: ``arithmetic`` (output sizes, padding, parameters, receptive fields, the window
+geometry), ``data`` (bundled MNIST and photos, full datasets, generated colour shapes),
+``train`` (``fit``, ``evaluate``, ``predict``), ``hooks`` (fit's extras: early stopping,
+checkpoints, progress, printing, memory layout), ``checkpoint`` (safe saving and
+loading), ``experiment`` (runs over seeds, fair comparisons, claims printed from
+measurements), ``reference`` (from-scratch NumPy layers), ``kernels`` (classic image
+kernels, filtering and pooling an image), ``optim`` (from-scratch optimizers, 2-D test
+functions), ``probes`` (gradient norms, feature maps, saliency, Grad-CAM, occlusion,
+top predictions), ``plot`` (image grids, maps, curves, heat-maps, confusion matrices;
+the course's plot style), ``structure`` (``summary``'s layer tables, receptive fields, parameter counts), ``checks``
+(exercise self-checks), ``widgets``, ``models`` and ``utils`` (seeding, device,
+quick/full mode, the presenter scale).
 """
 
 from . import (
@@ -14,6 +19,7 @@ from . import (
     checkpoint,
     checks,
     data,
+    experiment,
     hooks,
     kernels,
     models,
@@ -21,24 +27,17 @@ from . import (
     plot,
     probes,
     reference,
+    structure,
     train,
     utils,
     widgets,
 )
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import load_mnist, load_shapes
-from .models import summary
+from .experiment import claim, compare, over_seeds
+from .structure import count_parameters, summary
 from .train import History, evaluate, fit, predict
-from .utils import (
-    CheckpointError,
-    evaluating,
-    full_mode,
-    get_device,
-    load_checkpoint,
-    model_device,
-    save_checkpoint,
-    seed_everything,
-    setup,
-)
+from .utils import evaluating, full_mode, get_device, model_device, seed_everything, setup
 
 __version__ = "0.1.0"
 
@@ -48,21 +47,25 @@ __all__ = [
     "arithmetic",
     "checkpoint",
     "checks",
-    "experiment",
-    "hooks",
+    "claim",
+    "compare",
+    "count_parameters",
     "data",
-    "kernels",
     "evaluate",
     "evaluating",
+    "experiment",
     "fit",
     "full_mode",
     "get_device",
+    "hooks",
+    "kernels",
     "load_checkpoint",
     "load_mnist",
-    "model_device",
     "load_shapes",
+    "model_device",
     "models",
     "optim",
+    "over_seeds",
     "plot",
     "predict",
     "probes",
@@ -70,6 +73,7 @@ __all__ = [
     "save_checkpoint",
     "seed_everything",
     "setup",
+    "structure",
     "summary",
     "train",
     "utils",

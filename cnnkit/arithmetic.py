@@ -18,6 +18,8 @@ from torch import nn
 from ._validate import check_int, pair
 
 __all__ = [
+    "window_geometry",
+    "conv_window",
     "conv_output_size",
     "pool_output_size",
     "same_padding",
@@ -158,22 +160,33 @@ def conv_params(in_channels, out_channels, kernel_size, bias=True, groups=1):
     return out_channels * (in_channels // groups) * kh * kw + (out_channels if bias else 0)
 
 
+def window_geometry(kernel_size, stride=1, padding=0, dilation=1):
+    """The one geometry helper: validated ``(kh, kw), (sh, sw), (ph, pw), (dh, dw)`` of a sliding window.
+
+    Each argument is a number or a pair (height, width), as ``nn.Conv2d`` takes them.
+    Used by the layer geometry below and by :mod:`cnnkit.reference`.
+    """
+    ks = tuple(check_int("kernel_size", k, minimum=1) for k in pair("kernel_size", kernel_size))
+    st = tuple(check_int("stride", s, minimum=1) for s in pair("stride", stride))
+    pd = tuple(check_int("padding", p, minimum=0) for p in pair("padding", padding))
+    dl = tuple(check_int("dilation", d, minimum=1) for d in pair("dilation", dilation))
+    return ks, st, pd, dl
+
+
 def _layer_geometry(layer):
-    """(kernel, stride, dilation) of a layer given as a module or a tuple; None for size-neutral layers."""
+    """(kernel, stride, dilation) along the height of a layer given as a module or a tuple; None for
+    size-neutral layers."""
     if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-        k = pair("kernel_size", layer.kernel_size)[0]
-        s = pair("stride", layer.stride if layer.stride is not None else layer.kernel_size)[0]
-        d = pair("dilation", getattr(layer, "dilation", 1))[0]
-        return k, s, d
+        stride = layer.stride if layer.stride is not None else layer.kernel_size
+        padding = layer.padding if isinstance(layer.padding, (int, tuple)) else 0  # padding='same' keeps the size
+        ks, st, _, dl = window_geometry(layer.kernel_size, stride, padding, getattr(layer, "dilation", 1))
+        return ks[0], st[0], dl[0]
     if isinstance(layer, nn.Module):
         return None
     if isinstance(layer, (tuple, list)) and len(layer) in (2, 3):
         k, s, d = (*layer, 1) if len(layer) == 2 else layer
-        return (
-            check_int("kernel_size", k, minimum=1),
-            check_int("stride", s, minimum=1),
-            check_int("dilation", d, minimum=1),
-        )
+        ks, st, _, dl = window_geometry(k, s, 0, d)
+        return ks[0], st[0], dl[0]
     raise TypeError(f"each layer must be an nn.Module or a tuple (kernel_size, stride[, dilation]), got {layer!r}.")
 
 
@@ -201,3 +214,24 @@ def receptive_field(layers, per_layer=False):
         jump *= s
         fields.append(field)
     return fields if per_layer else field
+
+
+def conv_window(size, kernel_size, stride=1, padding=0, dilation=1, row=0, col=0) -> dict:
+    """Where the kernel sits for one output cell, and the output-size formula filled in.
+
+    Returns ``out`` (output size), ``row``/``col`` (the output cell, clamped to the
+    output), ``cells`` (the padded-input coordinates under the kernel there), ``formula``
+    (text) and ``unused`` (input rows at the bottom/right that no window reaches when the
+    stride does not divide evenly). Raises ValueError for a setting that does not fit.
+    """
+    out = conv_output_size(size, kernel_size, stride, padding, dilation)
+    effective = dilation * (kernel_size - 1) + 1
+    row, col = min(max(int(row), 0), out - 1), min(max(int(col), 0), out - 1)
+    offsets = [(u * dilation, v * dilation) for u in range(kernel_size) for v in range(kernel_size)]
+    cells = [(row * stride + du, col * stride + dv) for du, dv in offsets]
+    span = size + 2 * padding - effective
+    formula = (
+        f"H₂ = ⌊(H + 2P − D(F − 1) − 1) / S⌋ + 1 = ⌊({size} + 2·{padding} − {dilation}·({kernel_size} − 1) − 1)"
+        f" / {stride}⌋ + 1 = {out}"
+    )
+    return {"out": out, "row": row, "col": col, "cells": cells, "formula": formula, "unused": span % stride}

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .structure import count_parameters
 from .utils import evaluating, model_device
 
 __all__ = ["PLACEHOLDER", "check_function", "check_model", "check_that", "check_value"]
@@ -385,7 +386,7 @@ def check_model(
             return _report(
                 exercise, False, f"expected an nn.Module (for example nn.Sequential(...)), got {_describe(model)}."
             )
-        count = sum(p.numel() for p in model.parameters())
+        count = count_parameters(model)
         for number, (shape_in, shape_out) in enumerate([(input_shape, output_shape), *also]):
             try:
                 out = _forward(model, shape_in, number)

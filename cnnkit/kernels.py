@@ -1,7 +1,9 @@
-"""The classic hand-made kernels of image processing, and a way to apply them.
+"""The classic hand-made kernels of image processing, and image operations with them.
 
 Lesson 03 uses them to show that a convolution is a feature detector: a blur averages,
 a Sobel kernel responds to edges of one direction, the "edge" kernel to any change.
+``filter_image`` (any 2-D kernel, checked) and ``pool_image`` (max or average pooling,
+lesson 04) are what the kernel editor and the pooling explorer draw.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["KERNELS", "apply", "get"]
+from .arithmetic import pool_output_size
+
+__all__ = ["KERNELS", "apply", "filter_image", "get", "pool_image"]
 
 KERNELS: dict[str, np.ndarray] = {
     "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=np.float32),
@@ -56,3 +60,26 @@ def apply(image, kernel, padding: str = "same") -> torch.Tensor:
     batch = x.reshape(-1, 1, *x.shape[-2:])  # every channel becomes a one-channel image
     out = F.conv2d(batch, kernel[None, None], padding=padding)
     return out.reshape(*x.shape[:-2], *out.shape[-2:])
+
+
+def filter_image(image, kernel) -> torch.Tensor:
+    """The image filtered by a 3×3 (or any 2-D) kernel, each channel on its own ('same' size)."""
+    array = np.asarray(kernel, dtype=np.float32)
+    if array.ndim != 2:
+        raise ValueError(f"the kernel must be a 2-D grid of numbers, got shape {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("every kernel value must be a finite number.")
+    return apply(image, array)
+
+
+def pool_image(image, kind: str = "max", kernel_size: int = 2, stride: int | None = None) -> torch.Tensor:
+    """Max or average pooling of an image (C×H×W or H×W), each channel on its own."""
+    if kind not in ("max", "avg"):
+        raise ValueError(f"kind must be 'max' or 'avg', got {kind!r}.")
+    x = torch.as_tensor(image).float()
+    if x.ndim not in (2, 3):
+        raise ValueError(f"image must have shape H×W or C×H×W, got {tuple(x.shape)}.")
+    stride = kernel_size if stride is None else stride
+    size = pool_output_size(tuple(x.shape[-2:]), kernel_size, stride)  # a clear error if it does not fit
+    pool = torch.nn.functional.max_pool2d if kind == "max" else torch.nn.functional.avg_pool2d
+    return pool(x.reshape(-1, 1, *x.shape[-2:]), kernel_size, stride).reshape(*x.shape[:-2], *size)

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 from ._validate import check_int
-from .arithmetic import _layer_geometry
-from .utils import evaluating, model_device
+from .structure import Summary, count_parameters, summary  # re-exported: they used to live here
 
 __all__ = [
+    "ACTIVATIONS",
     "Inception",
     "Residual",
     "Summary",
@@ -20,12 +20,21 @@ __all__ = [
     "nin_block",
     "resnet18",
     "summary",
+    "count_parameters",
     "vgg11",
     "vgg16",
     "vgg_block",
 ]
 
-_ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+# The one table of activation functions by name (lenet5 takes the three of its history; probes.deep_net all).
+ACTIVATIONS = {
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+}
+_LENET_ACTIVATIONS = ("relu", "sigmoid", "tanh")
 _POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
 
@@ -47,11 +56,11 @@ def lenet5(
         minimum=12,
         hint="LeNet-5 needs at least 12×12 pixels to survive two 5×5 convolutions and pooling.",
     )
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}.")
+    if activation not in _LENET_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_LENET_ACTIVATIONS)}, got {activation!r}.")
     if pool not in _POOLS:
         raise ValueError(f"pool must be one of {sorted(_POOLS)}, got {pool!r}.")
-    act, pooling = _ACTIVATIONS[activation], _POOLS[pool]
+    act, pooling = ACTIVATIONS[activation], _POOLS[pool]
     side = ((input_size + 4 - 4) // 2 - 4) // 2  # conv 5 pad 2, pool 2, conv 5, pool 2
     return nn.Sequential(
         nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),
@@ -449,159 +458,3 @@ def resnet18(
     stages = [_resnet_stage(base, widths[0], 2, 1, shortcut)]
     stages += [_resnet_stage(widths[i - 1], widths[i], 2, 2, shortcut) for i in range(1, 4)]
     return nn.Sequential(*stem, *stages, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes))
-
-
-# ------------------------------------------------------------------------------------------------------------
-# The layer table
-
-
-_POINTWISE = (
-    nn.ReLU,
-    nn.Sigmoid,
-    nn.Tanh,
-    nn.LeakyReLU,
-    nn.GELU,
-    nn.BatchNorm2d,
-    nn.Dropout,
-    nn.LocalResponseNorm,
-    nn.Identity,
-)
-_GLOBAL = (nn.Linear, nn.Flatten, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-
-
-def _geometry(module):
-    """(receptive field, stride) of a module along one side; "all" once every input pixel is seen; None if unknown."""
-    if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-        k, s, d = _layer_geometry(module)
-        return d * (k - 1) + 1, s
-    if isinstance(module, _POINTWISE):
-        return 1, 1
-    if isinstance(module, _GLOBAL):
-        return "all"
-    if isinstance(module, nn.Sequential):
-        return _compose(list(module))
-    if isinstance(module, Inception):  # parallel branches of stride 1: the widest one counts
-        fields = [
-            _compose(list(b) if isinstance(b, nn.Sequential) else [b])
-            for b in (module.branch1, module.branch2, module.branch3, module.branch4)
-        ]
-        if any(not isinstance(f, tuple) for f in fields):
-            return None
-        return max(f[0] for f in fields), 1
-    if isinstance(module, Residual):  # the main path; the 1×1 shortcut sees less
-        return _compose([module.conv1, module.conv2])
-    return None
-
-
-def _running_fields(modules):
-    """After each module of a chain, the chain's (receptive field, jump) so far; from the first module that
-    sees the whole image (or has an unknown geometry) on, "all" (or None)."""
-    state = (1, 1)
-    for module in modules:
-        if isinstance(state, tuple):
-            geometry = _geometry(module)
-            if isinstance(geometry, tuple):
-                (k, s), (field, jump) = geometry, state
-                state = (field + (k - 1) * jump, jump * s)
-            else:
-                state = geometry
-        yield state
-
-
-def _compose(modules):
-    """(receptive field, jump) of a whole chain of modules, or "all" / None (see :func:`_running_fields`)."""
-    states = list(_running_fields(modules))
-    return states[-1] if states else (1, 1)
-
-
-class Summary:
-    """The layer table of :func:`summary`: ``rows`` (dicts), ``total_params``, and a printable table."""
-
-    def __init__(self, rows, input_size, total_params, trainable_params):
-        self.rows, self.input_size = rows, input_size
-        self.total_params, self.trainable_params = total_params, trainable_params
-
-    def __repr__(self):
-        shape = lambda s: " × ".join(map(str, s))  # noqa: E731
-        header = ("layer", "type", "output shape", "parameters", "receptive field")
-        lines = [
-            [r["name"], r["type"], shape(r["output_shape"]), f"{r['params']:,}", str(r["receptive_field"] or "")]
-            for r in self.rows
-        ]
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-        fmt = lambda cells: "  ".join(  # noqa: E731
-            c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-        out = [f"input: {shape(self.input_size)}", fmt(header), fmt(["-" * w for w in widths])]
-        out += [fmt(line) for line in lines]
-        out.append(f"total parameters: {self.total_params:,} ({self.trainable_params:,} trainable)")
-        return "\n".join(out)
-
-
-def summary(model: nn.Module, input_size, *, depth: int = 1) -> Summary:
-    """The layer table of ``model`` for an input of ``input_size`` (C×H×W or N×C×H×W).
-
-    One row per module ``depth`` levels down (the layers of an ``nn.Sequential``; its
-    blocks for GoogLeNet and ResNet): output shape, parameters, and — for a chain of
-    layers — the receptive field along one side in input pixels ("all" once a dense or
-    global-pooling layer has seen the whole image). The model runs once, in eval mode,
-    on zeros; nothing is trained and its weights do not change.
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}.")
-    depth = check_int("depth", depth, minimum=1)
-    size = tuple(input_size) if isinstance(input_size, (tuple, list, torch.Size)) else None
-    if size is None or len(size) not in (3, 4) or not all(isinstance(v, int) and v > 0 for v in size):
-        raise ValueError(f"input_size must be C×H×W or N×C×H×W, like (3, 224, 224), got {input_size!r}.")
-    size = (1, *size) if len(size) == 3 else size
-    shown = [
-        (name, m)
-        for name, m in model.named_modules()
-        if name and (name.count(".") == depth - 1 or (name.count(".") < depth - 1 and not list(m.children())))
-    ]
-    outputs: dict[str, tuple] = {}
-    order: list[str] = []
-
-    def hook(name):
-        def record(_module, _inputs, output):
-            if name not in outputs:
-                order.append(name)
-            outputs[name] = tuple(output.shape) if isinstance(output, torch.Tensor) else ()
-
-        return record
-
-    handles = [m.register_forward_hook(hook(name)) for name, m in shown]
-    try:
-        device = model_device(model)
-        with evaluating(model), torch.no_grad():
-            try:
-                model(torch.zeros(size, device=device))
-            except RuntimeError as exc:
-                raise ValueError(
-                    f"the model does not accept an input of shape {size}: {str(exc).splitlines()[0]}. "
-                    "Check the number of channels and that the image is large enough for every layer."
-                ) from None
-    finally:
-        for h in handles:
-            h.remove()
-    modules = dict(shown)
-    chain = isinstance(model, nn.Sequential) and depth == 1
-    fields = _running_fields(modules[name] for name in order) if chain else (None for _ in order)
-    rows = []
-    for name, state in zip(order, fields, strict=True):
-        module = modules[name]
-        rf = None
-        if chain:  # the field in input pixels, "all", or "?" where a layer's geometry is unknown
-            rf = state[0] if isinstance(state, tuple) else "?" if state is None else state
-        rows.append(
-            {
-                "name": name,
-                "type": type(module).__name__,
-                "output_shape": outputs[name],
-                "params": sum(p.numel() for p in module.parameters()),
-                "receptive_field": rf,
-            }
-        )
-    total = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return Summary(rows, size, total, trainable)

@@ -1,22 +1,42 @@
-"""Pictures the lessons draw again and again: image grids, training curves, heat-maps.
+"""Pictures the lessons draw again and again: image grids, training curves, maps, heat-maps.
 
-Every function returns its matplotlib Figure; in a notebook follow the call with
-``plt.show()`` (or assign the result) so the figure shows once. (A trailing ``;`` also
-works in JupyterLab, but not under nbval, which runs cells without history.)
+Every function returns its matplotlib Figure (``show_map`` its image); in a notebook
+follow the call with ``plt.show()`` (or assign the result) so the figure shows once. (A
+trailing ``;`` also works in JupyterLab, but not under nbval, which runs cells without
+history.)
 
-Colours come from the Okabe–Ito palette, which stays readable for colour-blind eyes,
-and mistakes are marked by a symbol as well as by colour.
+Readable from the back of a classroom: :func:`use_style` (called by ``cnnkit.setup``)
+sets text to at least 11 pt at the default figure width and lines to 1.8 pt, and a
+presenter scale (``present=True``, or ``CNNKIT_PRESENT=1``) makes both larger still.
+Series are told apart by colour *and* by line style and marker (:func:`series_style`),
+from six Okabe–Ito colours that stay distinguishable for colour-blind eyes and, with
+their dashes and markers, in greyscale; mistakes are marked by a symbol as well as by
+colour. Every figure a helper draws carries alt text (a sentence saying what it shows),
+attached to the notebook output as ``image/png`` metadata ``alt``.
 """
 
 from __future__ import annotations
 
 import math
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from cycler import cycler
 
-__all__ = ["COLORS", "heatmap", "plot_history", "show_images"]
+__all__ = [
+    "COLORS",
+    "PALETTE",
+    "confusion_matrix",
+    "describe",
+    "heatmap",
+    "plot_history",
+    "series_style",
+    "show_images",
+    "show_map",
+    "use_style",
+]
 
 # Okabe & Ito (2008): distinguishable with every common kind of colour blindness.
 COLORS = {
@@ -29,6 +49,84 @@ COLORS = {
     "yellow": "#F0E442",
     "black": "#000000",
 }
+
+# The six series colours, in order: blue, orange, bluish green, reddish purple, black, sky blue.
+# (Vermillion, close to orange for many eyes, is kept for marking mistakes only.)
+PALETTE = tuple(COLORS[name] for name in ("blue", "orange", "green", "purple", "black", "sky"))
+MARKERS = ("o", "s", "^", "D", "v", "P")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)))
+TEXT_PT, PRESENT_SCALE = 11, 1.5
+
+
+def series_style(index: int, points: int | None = None) -> dict:
+    """Colour, line style and marker of the ``index``-th series (keyword arguments for ``ax.plot``).
+
+    ``points``: the number of points on the line; markers are then spaced to about ten
+    per line, so that a long curve stays readable.
+    """
+    i = index % len(PALETTE)
+    style = {"color": PALETTE[i], "linestyle": LINESTYLES[i], "marker": MARKERS[i]}
+    if points is not None and points > 12:
+        style["markevery"] = max(1, points // 10)
+    return style
+
+
+def use_style(present: bool = False) -> None:
+    """Set matplotlib's defaults to the course's: large enough text and lines, the palette.
+
+    ``present=True`` is the presenter scale: text and lines half as large again, for a projector.
+    """
+    scale = PRESENT_SCALE if present else 1.0
+    text = TEXT_PT * scale
+    mpl.rcParams.update(
+        {
+            "font.size": text,
+            "axes.titlesize": text + 1,
+            "axes.labelsize": text,
+            "xtick.labelsize": text,
+            "ytick.labelsize": text,
+            "legend.fontsize": text,
+            "figure.titlesize": text + 1,
+            "lines.linewidth": 1.8 * scale,
+            "lines.markersize": 6 * scale,
+            "axes.linewidth": 1.0 * scale,
+            "axes.prop_cycle": cycler(color=PALETTE, linestyle=LINESTYLES),
+        }
+    )
+    _install_alt_text()
+
+
+def describe(fig, text: str):
+    """Attach alt text to ``fig``: one sentence saying what it shows (for screen readers and static pages)."""
+    fig._cnnkit_alt = " ".join(str(text).split())
+    return fig
+
+
+def _install_alt_text() -> None:
+    """In IPython, make figure outputs carry their alt text as ``image/png`` metadata ``alt``."""
+    try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        printer = formatter.lookup_by_type(Figure)
+    except KeyError:  # no inline backend: nothing to annotate
+        return
+    if getattr(printer, "cnnkit_alt", False):
+        return
+
+    def png_with_alt(fig):
+        data = printer(fig)
+        alt = getattr(fig, "_cnnkit_alt", None)
+        return (data, {"alt": alt}) if data is not None and alt else data
+
+    png_with_alt.cnnkit_alt = True
+    formatter.for_type(Figure, png_with_alt)
 
 
 def _as_image_batch(images) -> np.ndarray:
@@ -52,7 +150,7 @@ def _name(value, class_names):
 
 
 def show_images(
-    images, labels=None, preds=None, *, class_names=None, ncols: int = 8, title: str | None = None, size: float = 1.4
+    images, labels=None, preds=None, *, class_names=None, ncols: int = 8, title: str | None = None, size: float = 1.5
 ):
     """A grid of images with their labels; given ``preds``, mistakes are boxed and marked ✗.
 
@@ -100,13 +198,18 @@ def show_images(
             else:
                 text = f"✓ {text}"
                 color = COLORS["blue"]
-        ax.set_title(text, fontsize=9, color=color)
+        ax.set_title(text, color=color)
     if title is None and preds is not None:
         title = f"{mistakes} of {n} wrong (boxed, ✗ predicted, true class in brackets)"
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    what = f"A grid of {n} image{'s' if n != 1 else ''}"
+    if preds is not None:
+        what += f" with their true and predicted classes; {mistakes} are wrong"
+    elif labels is not None:
+        what += " with their labels"
+    return describe(fig, f"{what}.{' ' + title if title else ''}")
 
 
 def plot_history(history, *, title: str | None = None):
@@ -115,12 +218,15 @@ def plot_history(history, *, title: str | None = None):
     if not isinstance(records, (list, tuple)) or not records or not all(isinstance(r, dict) for r in records):
         raise ValueError("history must be what fit() returned (with at least one finished epoch).")
     epochs = [r["epoch"] for r in records]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.3))
-    ax_loss.plot(epochs, [r["train_loss"] for r in records], "o-", color=COLORS["blue"], label="train loss")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax_loss.plot(epochs, [r["train_loss"] for r in records], label="train loss", **series_style(0, len(epochs)))
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Training loss")
-    ax_acc.plot(epochs, [r["train_acc"] for r in records], "o-", color=COLORS["blue"], label="train")
-    if any(r.get("test_acc") is not None for r in records):
-        ax_acc.plot(epochs, [r.get("test_acc") for r in records], "s--", color=COLORS["vermillion"], label="test")
+    ax_acc.plot(epochs, [r["train_acc"] for r in records], label="train", **series_style(0, len(epochs)))
+    finals = [f"train accuracy {records[-1]['train_acc']:.3f}"]
+    for index, (key, label) in enumerate((("val_acc", "validation"), ("test_acc", "test")), start=1):
+        if any(r.get(key) is not None for r in records):
+            ax_acc.plot(epochs, [r.get(key) for r in records], label=label, **series_style(index, len(epochs)))
+            finals.append(f"{label} accuracy {records[-1][key]:.3f}")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (fraction correct)", title="Accuracy")
     ax_acc.legend()
     for ax in (ax_loss, ax_acc):
@@ -129,7 +235,9 @@ def plot_history(history, *, title: str | None = None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return describe(
+        fig, f"Training loss (left) and accuracy (right) over {len(epochs)} epochs; at the end, {', '.join(finals)}."
+    )
 
 
 def heatmap(
@@ -170,7 +278,7 @@ def heatmap(
     for (r, c), value in np.ndenumerate(array):
         red, green, blue, _ = image.cmap(image.norm(value)) if np.isfinite(value) else (1, 1, 1, 1)
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # the cell's own colour decides the text colour
-        ax.text(c, r, fmt.format(value), ha="center", va="center", color="white" if dark else "black", fontsize=10)
+        ax.text(c, r, fmt.format(value), ha="center", va="center", color="white" if dark else "black")
     ax.set_xticks(range(array.shape[1]), labels=xlabels if xlabels is not None else range(array.shape[1]))
     ax.set_yticks(range(array.shape[0]), labels=ylabels if ylabels is not None else range(array.shape[0]))
     if xlabel:
@@ -179,4 +287,113 @@ def heatmap(
         ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
+    if not hasattr(fig, "_cnnkit_alt"):
+        describe(fig, f"A {array.shape[0]}×{array.shape[1]} table of numbers drawn as coloured cells. {title or ''}")
     return fig
+
+
+def _picture(image) -> np.ndarray:
+    """An image or map as a float array: H×W, or H×W×3 for a colour image (1×H×W and 3×H×W accepted)."""
+    array = image.detach().cpu().float().numpy() if isinstance(image, torch.Tensor) else np.asarray(image, float)
+    if array.ndim == 3 and array.shape[0] in (1, 3):
+        array = array[0] if array.shape[0] == 1 else np.transpose(array, (1, 2, 0))
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
+        raise ValueError(
+            f"image must be H×W, 1×H×W or 3×H×W (or H×W×3), got shape {tuple(array.shape)}: pass one image, "
+            "e.g. images[0], not a batch."
+        )
+    return array
+
+
+def show_map(ax, image, title: str | None = None, *, scale: str = "auto", percentile: float = 99.0, cmap=None):
+    """Draw one image or feature map on ``ax`` with a colour scale that tells the truth; returns the image.
+
+    ``scale``:
+    - ``"unit"``: grey, clipped to [0, 1] (a picture: a filter that brightens shows brighter);
+    - ``"signed"``: red for positive, blue for negative, white for 0, symmetric and clipped at the
+      ``percentile``-th percentile of the absolute values (edge maps; one hot pixel does not wash
+      the rest out);
+    - ``"positive"``: 0 to the ``percentile``-th percentile (feature maps after a ReLU);
+    - ``"auto"``: colour images as they are, ``"signed"`` when a value is negative, ``"unit"`` when
+      every value lies in [0, 1], else ``"positive"``.
+    """
+    array = _picture(image)
+    if scale not in ("auto", "unit", "signed", "positive"):
+        raise ValueError(f"scale must be 'auto', 'unit', 'signed' or 'positive', got {scale!r}.")
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}.")
+    finite = array[np.isfinite(array)]
+    if scale == "auto":
+        if array.ndim == 3:
+            scale = "unit"
+        elif finite.size and finite.min() < 0:
+            scale = "signed"
+        else:
+            scale = "unit" if not finite.size or finite.max() <= 1 else "positive"
+    if array.ndim == 3:
+        shown = ax.imshow(np.clip(array, 0, 1))
+    elif scale == "unit":
+        shown = ax.imshow(array, cmap=cmap or "gray", vmin=0, vmax=1)
+    else:
+        bound = float(np.percentile(np.abs(finite), percentile)) if finite.size else 0.0
+        bound = bound or (float(np.abs(finite).max()) if finite.size else 0.0) or 1.0
+        if scale == "signed":
+            shown = ax.imshow(array, cmap=cmap or "RdBu_r", vmin=-bound, vmax=bound)
+        else:
+            shown = ax.imshow(array, cmap=cmap or "cividis", vmin=0, vmax=bound)
+    if title:
+        ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if not hasattr(ax.figure, "_cnnkit_alt"):
+        kind = {"unit": "grey picture", "signed": "map on a red (positive) / blue (negative) scale"}.get(scale, "map")
+        describe(ax.figure, f"An image: a {kind}{f', {title}' if title else ''}.")
+    return shown
+
+
+def confusion_matrix(matrix, class_names=None, *, ax=None, title: str = "Confusion matrix"):
+    """A confusion matrix whose mistakes are readable: the diagonal (correct answers) is grey with its
+    counts written in, and the off-diagonal cells have a colour scale of their own, with a colour bar.
+
+    ``matrix[i, j]`` counts examples of true class ``i`` predicted as ``j`` (``cnnkit.probes.confusion_matrix``).
+    """
+    array = matrix.detach().cpu().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
+    if array.ndim != 2 or array.shape[0] != array.shape[1] or array.shape[0] == 0:
+        raise ValueError(f"matrix must be square (classes × classes), got shape {tuple(array.shape)}.")
+    if array.shape[0] > 30:
+        raise ValueError(f"{array.shape[0]} classes are too many to read; show at most 30 (slice the matrix).")
+    k = array.shape[0]
+    names = [str(n) for n in class_names] if class_names is not None else [str(i) for i in range(k)]
+    if len(names) != k:
+        raise ValueError(f"class_names has {len(names)} names for {k} classes.")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(4.5, 0.55 * k + 2.5), max(4.0, 0.5 * k + 1.5)))
+    else:
+        fig = ax.figure
+    mistakes = array.astype(float).copy()
+    np.fill_diagonal(mistakes, np.nan)
+    colours = mpl.colormaps["cividis_r"].copy()
+    colours.set_bad("#d9d9d9")  # the diagonal: correct answers, out of the mistakes' scale
+    top = max(float(np.nanmax(mistakes)) if k > 1 else 0.0, 1.0)
+    shown = ax.imshow(mistakes, cmap=colours, vmin=0, vmax=top)
+    for (r, c), value in np.ndenumerate(array):
+        if r == c:
+            ax.text(c, r, f"{value:g}", ha="center", va="center", color="black", fontweight="bold")
+        elif value:
+            dark = value > 0.55 * top
+            ax.text(c, r, f"{value:g}", ha="center", va="center", color="white" if dark else "black")
+    ax.set_xticks(range(k), labels=names, rotation=45 if max(map(len, names)) > 2 else 0)
+    ax.set_yticks(range(k), labels=names)
+    ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    fig.colorbar(shown, ax=ax, label="mistakes (count)", fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    off = mistakes.copy()
+    if k > 1 and np.nanmax(off) > 0:
+        r, c = np.unravel_index(np.nanargmax(off), off.shape)
+        worst = f" The most frequent mistake: {names[r]} predicted as {names[c]} ({off[r, c]:g} times)."
+    else:
+        worst = " There are no mistakes."
+    correct = int(np.trace(array))
+    return describe(
+        fig, f"Confusion matrix of {k} classes: {correct} of {int(array.sum())} answers are correct.{worst}"
+    )

@@ -13,9 +13,11 @@ import torch
 from torch import nn
 
 from ._validate import check_int
+from .models import ACTIVATIONS as models_ACTIVATIONS
 from .utils import evaluating, model_device
 
 __all__ = [
+    "top_predictions",
     "ACTIVATIONS",
     "confusion_matrix",
     "deep_net",
@@ -28,13 +30,7 @@ __all__ = [
     "saliency",
 ]
 
-ACTIVATIONS = {
-    "sigmoid": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "gelu": nn.GELU,
-}
+ACTIVATIONS = models_ACTIVATIONS  # the one table, shared with cnnkit.models
 
 
 def _activation(name: str) -> type[nn.Module]:
@@ -259,3 +255,14 @@ def most_confused(matrix, k: int = 5) -> list[tuple[int, int, int]]:
     values, flat = matrix.flatten().sort(descending=True, stable=True)
     n = matrix.shape[1]
     return [(int(i) // n, int(i) % n, int(v)) for v, i in zip(values[:k], flat[:k], strict=True) if v > 0]
+
+
+def top_predictions(model: torch.nn.Module, image: torch.Tensor, k: int = 3):
+    """The ``k`` most likely classes for one image (C×H×W): a list of (class index, probability)."""
+    if not isinstance(image, torch.Tensor) or image.ndim != 3:
+        raise ValueError(f"image must be a tensor of shape C×H×W, got {getattr(image, 'shape', type(image))}.")
+    with evaluating(model):
+        probs = torch.softmax(model(image.unsqueeze(0).to(model_device(model))), dim=1)[0].cpu()
+    k = max(1, min(int(k), probs.numel()))
+    values, indices = probs.topk(k)
+    return [(int(i), float(p)) for i, p in zip(indices, values, strict=True)]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_int, check_number, pair
+from ._validate import check_number
+from .arithmetic import window_geometry
 
 __all__ = [
     "avg_pool2d",
@@ -37,15 +38,6 @@ def _array(name: str, value, ndims: tuple[int, ...], layout: str) -> np.ndarray:
     return array
 
 
-def _geometry(kernel_size, stride, padding, dilation):
-    """Validated (kh, kw), (sh, sw), (ph, pw), (dh, dw)."""
-    ks = tuple(check_int("kernel_size", k, minimum=1) for k in pair("kernel_size", kernel_size))
-    st = tuple(check_int("stride", s, minimum=1) for s in pair("stride", stride))
-    pd = tuple(check_int("padding", p, minimum=0) for p in pair("padding", padding))
-    dl = tuple(check_int("dilation", d, minimum=1) for d in pair("dilation", dilation))
-    return ks, st, pd, dl
-
-
 def _out_sizes(h, w, ks, st, pd, dl):
     sizes = []
     for size, k, s, p, d, axis in zip((h, w), ks, st, pd, dl, ("height", "width"), strict=True):
@@ -67,7 +59,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     is the convolution.
     """
     x = _array("x", x, (4,), "N×C×H×W")
-    return _unroll(x, *_geometry(kernel_size, stride, padding, dilation))[0]
+    return _unroll(x, *window_geometry(kernel_size, stride, padding, dilation))[0]
 
 
 def _unroll(x, ks, st, pd, dl):
@@ -105,7 +97,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     numbers as ``torch.nn.functional.conv2d``.
     """
     x, w, b = _conv_args(x, w, b)
-    columns, (h2, w2) = _unroll(x, *_geometry(w.shape[2:], stride, padding, dilation))  # N × C·kh·kw × L
+    columns, (h2, w2) = _unroll(x, *window_geometry(w.shape[2:], stride, padding, dilation))  # N × C·kh·kw × L
     out = np.einsum("ok,nkl->nol", w.reshape(w.shape[0], -1), columns, optimize=True)
     if b is not None:
         out += b[None, :, None]
@@ -118,7 +110,7 @@ def conv2d_loop(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     out[n, o, i, j] = b[o] + Σ_c Σ_u Σ_v x_padded[n, c, i·S + u·D, j·S + v·D] · w[o, c, u, v]
     """
     x, w, b = _conv_args(x, w, b)
-    ks, st, pd, dl = _geometry(w.shape[2:], stride, padding, dilation)
+    ks, st, pd, dl = window_geometry(w.shape[2:], stride, padding, dilation)
     n, _, h, wd = x.shape
     h2, w2 = _out_sizes(h, wd, ks, st, pd, dl)
     padded = np.pad(x, ((0, 0), (0, 0), (pd[0], pd[0]), (pd[1], pd[1])))
@@ -145,7 +137,7 @@ def correlate2d(image, kernel, stride=1, padding=0, dilation=1) -> np.ndarray:
 
 def _pool(x, kernel_size, stride, reduce):
     x = _array("x", x, (2, 3, 4), "H×W, C×H×W or N×C×H×W")
-    geometry = _geometry(kernel_size, kernel_size if stride is None else stride, 0, 1)
+    geometry = window_geometry(kernel_size, kernel_size if stride is None else stride, 0, 1)
     shape = x.shape
     columns, (h2, w2) = _unroll(x.reshape((-1, 1) + shape[-2:]), *geometry)  # (N·C) × kh·kw × L
     return reduce(columns, axis=1).reshape(shape[:-2] + (h2, w2))

@@ -22,6 +22,7 @@ __all__ = [
     "get_device",
     "load_checkpoint",
     "model_device",
+    "presenting",
     "resolve_device",
     "save_checkpoint",
     "seed_everything",
@@ -102,13 +103,34 @@ def _mps_available() -> bool:
     return bool(backend and backend.is_available())
 
 
-def setup(seed: int = 0, full: bool | None = None, threads: int | None = None):
-    """The first cell of every lesson: seed, pick the device and the mode, and say so.
+PRESENT_ENV = "CNNKIT_PRESENT"
+
+
+def presenting(present: bool | None = None) -> bool:
+    """The presenter scale: ``present`` if given, else the ``CNNKIT_PRESENT`` environment variable."""
+    if present is not None:
+        if not isinstance(present, bool):
+            raise TypeError(f"present must be True, False or None, got {present!r}.")
+        return present
+    value = os.environ.get(PRESENT_ENV, "").strip().lower()
+    if value in _TRUE | {"present"}:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{PRESENT_ENV}={value!r} is not understood: set it to 1 for the presenter scale or 0.")
+
+
+def setup(seed: int = 0, full: bool | None = None, threads: int | None = None, present: bool | None = None):
+    """The first cell of every lesson: seed, pick the device and the mode, set the plot style, and say so.
 
     Returns ``(device, full)``. ``threads`` fixes torch's CPU thread count (the default
-    keeps torch's own choice).
+    keeps torch's own choice). ``present=True`` (or ``CNNKIT_PRESENT=1``) draws every
+    figure at the presenter scale, readable on a projector.
     """
+    from .plot import use_style
+
     seed_everything(seed)
+    use_style(presenting(present))
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be a whole number >= 1, got {threads!r}.")

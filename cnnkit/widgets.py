@@ -1,5 +1,9 @@
 """Interactive widgets for the lessons: thin layers over pure, tested functions.
 
+The pure functions live in the modules of their ideas (``arithmetic.conv_window``,
+``kernels.filter_image``, ``kernels.pool_image``, ``probes.top_predictions``) and are
+re-exported here.
+
 Every widget is a :class:`Panel`: some controls, a picture drawn by a render function,
 and a message line. When the controls describe something impossible the render
 function raises ``ValueError`` and the panel shows that message instead of a traceback.
@@ -14,8 +18,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from . import arithmetic, kernels, optim, probes
-from .plot import COLORS
+from . import kernels, optim, probes
+from .arithmetic import conv_window  # the pure functions behind the widgets live with their ideas;
+from .kernels import filter_image, pool_image  # they are re-exported here for code written against
+from .plot import COLORS, series_style, show_map
+from .plot import describe as plot_describe
+from .probes import top_predictions  # earlier versions of cnnkit
 from .utils import evaluating, model_device
 
 __all__ = [
@@ -69,7 +77,10 @@ class Panel(w.VBox):
     def refresh(self, _change=None):
         if self._held:
             return
-        self.values = {name: control.value for name, control in self.controls.items()}
+        values = {name: control.value for name, control in self.controls.items()}
+        if _change is not None and values == self.values and self.renders:
+            return  # already drawn with these values (a change that another observer has already drawn)
+        self.values = values
         self.output.clear_output(wait=True)
         with self.output:
             try:
@@ -82,17 +93,6 @@ class Panel(w.VBox):
                 self.result, self.error = None, str(exc)
                 self.message.value = f"<span style='color:{COLORS['vermillion']}'>⚠ {exc}</span>"
         self.renders += 1
-
-
-def top_predictions(model: torch.nn.Module, image: torch.Tensor, k: int = 3):
-    """The ``k`` most likely classes for one image (C×H×W): a list of (class index, probability)."""
-    if not isinstance(image, torch.Tensor) or image.ndim != 3:
-        raise ValueError(f"image must be a tensor of shape C×H×W, got {getattr(image, 'shape', type(image))}.")
-    with evaluating(model):
-        probs = torch.softmax(model(image.unsqueeze(0).to(model_device(model))), dim=1)[0].cpu()
-    k = max(1, min(int(k), probs.numel()))
-    values, indices = probs.topk(k)
-    return [(int(i), float(p)) for i, p in zip(indices, values, strict=True)]
 
 
 def _slider(description, value, low, high, **kwargs):
@@ -131,27 +131,6 @@ def prediction_explorer(model: torch.nn.Module, dataset, *, k: int = 3):
 # --- lesson 02: convolution arithmetic -------------------------------------------------------------
 
 
-def conv_window(size, kernel_size, stride=1, padding=0, dilation=1, row=0, col=0) -> dict:
-    """Where the kernel sits for one output cell, and the output-size formula filled in.
-
-    Returns ``out`` (output size), ``row``/``col`` (the output cell, clamped to the
-    output), ``cells`` (the padded-input coordinates under the kernel there), ``formula``
-    (text) and ``unused`` (input rows at the bottom/right that no window reaches when the
-    stride does not divide evenly). Raises ValueError for a setting that does not fit.
-    """
-    out = arithmetic.conv_output_size(size, kernel_size, stride, padding, dilation)
-    effective = dilation * (kernel_size - 1) + 1
-    row, col = min(max(int(row), 0), out - 1), min(max(int(col), 0), out - 1)
-    offsets = [(u * dilation, v * dilation) for u in range(kernel_size) for v in range(kernel_size)]
-    cells = [(row * stride + du, col * stride + dv) for du, dv in offsets]
-    span = size + 2 * padding - effective
-    formula = (
-        f"H₂ = ⌊(H + 2P − D(F − 1) − 1) / S⌋ + 1 = ⌊({size} + 2·{padding} − {dilation}·({kernel_size} − 1) − 1)"
-        f" / {stride}⌋ + 1 = {out}"
-    )
-    return {"out": out, "row": row, "col": col, "cells": cells, "formula": formula, "unused": span % stride}
-
-
 def _draw_grid(ax, n, *, offset=0, fill=None, pad=0, title=""):
     """An n×n grid of squares; ``fill`` maps (r, c) to a colour; the outer ``pad`` ring is drawn dashed."""
     import matplotlib.patches as patches
@@ -176,7 +155,7 @@ def _draw_grid(ax, n, *, offset=0, fill=None, pad=0, title=""):
     ax.set_ylim(-n - 0.2, 0.2)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
 
 
 def conv_explorer(size=7, kernel_size=3, stride=1, padding=0, dilation=1):
@@ -202,7 +181,7 @@ def conv_explorer(size=7, kernel_size=3, stride=1, padding=0, dilation=1):
             fill={(info["row"], info["col"]): COLORS["blue"]},
             title=f"output {n_out}×{n_out}\ncell ({info['row']}, {info['col']})",
         )
-        fig.suptitle(info["formula"], fontsize=10, y=0.02, va="bottom")
+        fig.suptitle(info["formula"], y=0.02, va="bottom")
         fig.tight_layout(rect=(0, 0.08, 1, 1))
         if info["unused"]:
             print(
@@ -228,29 +207,17 @@ def conv_explorer(size=7, kernel_size=3, stride=1, padding=0, dilation=1):
 # --- lesson 03: kernels ------------------------------------------------------------------------------
 
 
-def filter_image(image, kernel) -> torch.Tensor:
-    """The image filtered by a 3×3 (or any 2-D) kernel, each channel on its own ('same' size)."""
-    array = np.asarray(kernel, dtype=np.float32)
-    if array.ndim != 2:
-        raise ValueError(f"the kernel must be a 2-D grid of numbers, got shape {array.shape}.")
-    if not np.all(np.isfinite(array)):
-        raise ValueError("every kernel value must be a finite number.")
-    return kernels.apply(image, array)
-
-
-def _show(ax, image, title, *, signed=False):
-    picture = image.detach().cpu().float()
-    if picture.ndim == 3 and picture.shape[0] == 1:
-        picture = picture[0]
-    if picture.ndim == 3:
-        ax.imshow(picture.permute(1, 2, 0).clamp(0, 1).numpy())
-    elif signed:
-        bound = float(picture.abs().max()) or 1.0
-        ax.imshow(picture.numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound)
-    else:
-        ax.imshow(picture.numpy(), cmap="gray")
-    ax.set_title(title, fontsize=10)
-    ax.axis("off")
+def _kernel_cells(ax, kernel, title) -> None:
+    """The kernel as coloured cells with its numbers, white on dark cells so every number reads."""
+    bound = float(np.abs(kernel).max()) or 1.0
+    shown = ax.imshow(kernel, cmap="RdBu_r", vmin=-bound, vmax=bound)
+    for (r, c), v in np.ndenumerate(kernel):
+        red, green, blue, _ = shown.cmap(shown.norm(v))
+        dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+        ax.text(c, r, f"{v:g}", ha="center", va="center", color="white" if dark else "black")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def kernel_editor(image, preset: str = "sobel_x"):
@@ -262,30 +229,30 @@ def kernel_editor(image, preset: str = "sobel_x"):
     dropdown = w.Dropdown(options=list(kernels.KERNELS) + ["custom"], value=preset, description="preset")
     controls = {"preset": dropdown} | {f"k{i}": box for i, box in enumerate(boxes)}
     grid = w.GridBox(boxes, layout=w.Layout(grid_template_columns="repeat(3, 75px)"))
-    signed = image.shape[0] == 1 if image.ndim == 3 else True
 
     def render(preset, **values):
         kernel = np.array([values[f"k{i}"] for i in range(9)], dtype=np.float32).reshape(3, 3)
         result = filter_image(image, kernel)
-        fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
-        _show(axes[0], torch.as_tensor(image), "input")
-        axes[1].imshow(kernel, cmap="RdBu_r", vmin=-np.abs(kernel).max() - 1e-9, vmax=np.abs(kernel).max() + 1e-9)
-        for (r, c), v in np.ndenumerate(kernel):
-            axes[1].text(c, r, f"{v:g}", ha="center", va="center", fontsize=11)
-        axes[1].set_title(f"kernel ({preset})", fontsize=10)
-        axes[1].axis("off")
-        _show(axes[2], result, "output (red +, blue −)" if signed else "output (clipped to [0, 1])", signed=signed)
+        # Weights that sum to 0 (edge detectors) answer 0 on flat regions: their output is signed.
+        # Any other kernel makes a picture, shown on the input's own scale, so a brighter output looks brighter.
+        signed = abs(float(kernel.sum())) < 1e-6
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.9))
+        show_map(axes[0], torch.as_tensor(image), "input", scale="unit")
+        _kernel_cells(axes[1], kernel, f"kernel ({preset}), sum {kernel.sum():.3g}")
+        if signed:
+            shown = result.mean(0) if result.ndim == 3 and result.shape[0] == 3 else result
+            show_map(axes[2], shown, "output: red +, blue −", scale="signed")
+        else:
+            show_map(axes[2], result, "output (clipped to [0, 1])", scale="unit")
         fig.tight_layout()
-        return {"kernel": kernel, "output": result}
+        plot_describe(
+            fig,
+            f"The input image, the 3×3 kernel {kernel.round(3).tolist()} and the filtered output "
+            f"({'signed: red positive, blue negative' if signed else 'grey, clipped to 0 to 1'}).",
+        )
+        return {"kernel": kernel, "output": result, "signed": signed}
 
-    panel = Panel(
-        controls,
-        render,
-        title="Kernel editor: choose a preset or type your own numbers",
-        layout=w.HBox([dropdown, grid]),
-    )
-
-    def on_preset(change):
+    def on_preset(change):  # observed before the panel's own redraw: the nine boxes change, one picture
         if change["new"] == "custom":
             return
         with panel.hold():
@@ -303,23 +270,16 @@ def kernel_editor(image, preset: str = "sobel_x"):
     dropdown.observe(on_preset, names="value")
     for box in boxes:
         box.observe(on_box, names="value")
+    panel = Panel(
+        controls,
+        render,
+        title="Kernel editor: choose a preset or type your own numbers",
+        layout=w.HBox([dropdown, grid]),
+    )
     return panel
 
 
 # --- lesson 04: pooling ------------------------------------------------------------------------------
-
-
-def pool_image(image, kind: str = "max", kernel_size: int = 2, stride: int | None = None) -> torch.Tensor:
-    """Max or average pooling of an image (C×H×W or H×W), each channel on its own."""
-    if kind not in ("max", "avg"):
-        raise ValueError(f"kind must be 'max' or 'avg', got {kind!r}.")
-    x = torch.as_tensor(image).float()
-    if x.ndim not in (2, 3):
-        raise ValueError(f"image must have shape H×W or C×H×W, got {tuple(x.shape)}.")
-    stride = kernel_size if stride is None else stride
-    size = arithmetic.pool_output_size(tuple(x.shape[-2:]), kernel_size, stride)  # a clear error if it does not fit
-    pool = torch.nn.functional.max_pool2d if kind == "max" else torch.nn.functional.avg_pool2d
-    return pool(x.reshape(-1, 1, *x.shape[-2:]), kernel_size, stride).reshape(*x.shape[:-2], *size)
 
 
 def pooling_explorer(image):
@@ -327,11 +287,11 @@ def pooling_explorer(image):
 
     def render(kind, kernel_size, stride):
         pooled = pool_image(image, kind, kernel_size, stride)
-        fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
         h, w_ = image.shape[-2:]
-        _show(axes[0], torch.as_tensor(image), f"input {h}×{w_}")
+        show_map(axes[0], torch.as_tensor(image), f"input {h}×{w_}", scale="unit")
         size = f"{pooled.shape[-2]}×{pooled.shape[-1]}"
-        _show(axes[1], pooled, f"{kind} pool {kernel_size}×{kernel_size}, stride {stride}: {size}")
+        show_map(axes[1], pooled, f"{kind} pool {kernel_size}×{kernel_size}, stride {stride}: {size}", scale="unit")
         fig.tight_layout()
         if stride > kernel_size:
             print(f"Note: stride {stride} > window {kernel_size}: some pixels fall between windows and are ignored.")
@@ -374,8 +334,6 @@ def activation_explorer(activation: str = "sigmoid", depth: int = 10):
 
 # --- lesson 07: optimizers ---------------------------------------------------------------------------
 
-_RACE_COLORS = {"sgd": "vermillion", "momentum": "orange", "rmsprop": "green", "adam": "blue"}
-
 
 def optimizer_race(function: str = "rosenbrock", lr: float = 1e-3, momentum: float = 0.9, steps: int = 300):
     """Lesson 07's widget: SGD, momentum, RMSProp and Adam race on a 2-D test function."""
@@ -388,15 +346,15 @@ def optimizer_race(function: str = "rosenbrock", lr: float = 1e-3, momentum: flo
         fig, ax = plt.subplots(figsize=(7, 4.2))
         ax.contour(X, Y, np.log1p(Z), levels=25, cmap="Greys", linewidths=0.6)
         distances = {}
-        for name in optim.OPTIMIZERS:
+        for index, name in enumerate(optim.OPTIMIZERS):  # each optimizer keeps its colour, dash and marker
             path = optim.optimize_path(function, name, lr=lr, steps=steps, momentum=momentum)
             diverged = len(path) < steps + 1
             distances[name] = float("inf") if diverged else optim.distance_to_minimum(fn, path[-1])
             label = f"{name}: " + ("diverged" if diverged else f"distance {distances[name]:.3f}")
-            ax.plot(path[:, 0], path[:, 1], ".-", ms=2, lw=1, color=COLORS[_RACE_COLORS[name]], label=label)
+            ax.plot(path[:, 0], path[:, 1], label=label, **series_style(index, len(path)))
         ax.plot(*fn.minimum, "*", color="black", ms=12, label="minimum")
         ax.set(xlim=fn.xlim, ylim=fn.ylim, xlabel="x", ylabel="y", title=f"{function}: lr {lr:g}, {steps} steps")
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(loc="upper right")
         fig.tight_layout()
         return distances
 
@@ -436,21 +394,17 @@ def feature_explorer(model: torch.nn.Module, dataset, *, max_maps: int = 16):
         top = top_predictions(model, images[index], 3)
         cols = 8
         rows = 1 + -(-len(chosen) // cols)
-        fig = plt.figure(figsize=(10, 1.35 * rows + 0.6))
+        fig = plt.figure(figsize=(12, 1.7 * rows + 0.9))
         grid = fig.add_gridspec(rows, cols)
         ax_img = fig.add_subplot(grid[0, :2])
-        _show(ax_img, images[index], f"image {index}: {names[int(labels[index])]}")
+        show_map(ax_img, images[index], f"image {index}: {names[int(labels[index])]}", scale="unit", cmap="gray_r")
         ax_bar = fig.add_subplot(grid[0, 3:])
         _draw_top(ax_bar, top, int(labels[index]), names)
         for i, fmap in enumerate(chosen):
-            ax = fig.add_subplot(grid[1 + i // cols, i % cols])
-            ax.imshow(fmap.numpy(), cmap="viridis")
-            ax.set_title(f"{layer}:{i}", fontsize=8)
-            ax.axis("off")
+            show_map(fig.add_subplot(grid[1 + i // cols, i % cols]), fmap, str(i), scale="positive")
         fig.suptitle(
             f"layer {layer} ({type(dict(model.named_modules())[layer]).__name__}): "
-            f"{tuple(maps[layer].shape)} — first {len(chosen)} maps",
-            fontsize=10,
+            f"{tuple(maps[layer].shape)} — first {len(chosen)} maps"
         )
         fig.tight_layout()
         return {"top": top, "shape": tuple(maps[layer].shape)}

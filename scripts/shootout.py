@@ -97,7 +97,9 @@ def _build(name: str, seed: int):
 
 
 def _parameters(model) -> int:
-    return sum(p.numel() for p in model.parameters())
+    from cnnkit import count_parameters
+
+    return count_parameters(model)
 
 
 def _model_probe(name: str, seed: int) -> dict:

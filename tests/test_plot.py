@@ -203,3 +203,104 @@ def test_heatmap_text_stays_readable_on_constant_and_diverging_matrices():
     assert len(colours) == 1
     fig = heatmap(np.array([[-4.0, 0.0, 4.0]]), cmap="RdBu_r")  # dark ends, light middle
     assert [t.get_color() for t in fig.axes[0].texts] == ["white", "black", "white"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the course's style, series, maps, confusion matrices, alt text
+
+from cnnkit import plot  # noqa: E402
+
+
+def test_use_style_makes_text_and_lines_readable_and_presenter_scale_larger():
+    saved = dict(matplotlib.rcParams)
+    try:
+        plot.use_style()
+        rc = matplotlib.rcParams
+        assert min(rc["font.size"], rc["xtick.labelsize"], rc["legend.fontsize"], rc["axes.labelsize"]) >= 11
+        assert rc["lines.linewidth"] >= 1.5
+        normal = rc["font.size"]
+        plot.use_style(present=True)
+        assert matplotlib.rcParams["font.size"] >= 1.4 * normal and matplotlib.rcParams["lines.linewidth"] >= 2.5
+    finally:
+        matplotlib.rcParams.update(saved)
+
+
+def grey(hex_colour):
+    r, g, b = (int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def test_series_styles_differ_in_colour_dash_and_marker():
+    styles = [plot.series_style(i) for i in range(6)]
+    for key in ("color", "linestyle", "marker"):
+        assert len({str(s[key]) for s in styles}) == 6, key
+    assert COLORS["vermillion"] not in plot.PALETTE  # kept for mistakes; it is confused with orange
+    assert plot.series_style(6) == styles[0]
+    assert plot.series_style(0, points=300)["markevery"] == 30 and "markevery" not in plot.series_style(0, 10)
+
+
+def test_show_map_scales():
+    fig, ax = plt.subplots()
+    shown = plot.show_map(ax, np.array([[0.2, 0.8], [0.5, 0.1]]))
+    assert shown.get_clim() == (0.0, 1.0) and shown.get_cmap().name == "gray"
+    values = np.linspace(-1, 1, 1000).reshape(20, 50)
+    values[0, 0] = 1000.0  # one hot pixel does not wash the rest out
+    shown = plot.show_map(ax, torch.tensor(values))
+    low, high = shown.get_clim()
+    assert shown.get_cmap().name == "RdBu_r" and low == -high and high < 20
+    shown = plot.show_map(ax, np.full((4, 4), 5.0), scale="positive")
+    assert shown.get_clim() == (0.0, 5.0)
+    assert plot.show_map(ax, torch.zeros(4, 4), scale="signed").get_clim() == (-1.0, 1.0)  # no 0-width scale
+    assert plot.show_map(ax, torch.rand(3, 5, 5)).get_array().shape == (5, 5, 3)
+    assert plot.show_map(ax, torch.rand(1, 5, 5)).get_array().shape == (5, 5)
+    with pytest.raises(ValueError, match="one image"):
+        plot.show_map(ax, torch.rand(2, 3, 5, 5))
+    with pytest.raises(ValueError, match="scale must be"):
+        plot.show_map(ax, torch.rand(5, 5), scale="log")
+
+
+def test_confusion_matrix_masks_the_diagonal_and_has_a_colour_bar():
+    matrix = np.array([[50, 2, 0], [7, 40, 1], [0, 0, 45]])
+    fig = plot.confusion_matrix(matrix, ["cat", "dog", "owl"])
+    ax, bar = fig.axes[0], fig.axes[1]
+    shown = ax.get_images()[0].get_array()
+    assert np.ma.is_masked(shown) and shown.mask[0, 0] and shown.mask[1, 1] and not shown.mask[1, 0]
+    assert ax.get_images()[0].get_clim() == (0.0, 7.0)  # the scale of the mistakes, not of the diagonal
+    assert bar.get_ylabel() == "mistakes (count)"
+    assert {t.get_text() for t in ax.texts} >= {"50", "40", "45", "7", "2", "1"}
+    assert "dog predicted as cat (7 times)" in fig._cnnkit_alt and "135 of 145" in fig._cnnkit_alt
+    with pytest.raises(ValueError, match="square"):
+        plot.confusion_matrix(np.ones((2, 3)))
+
+
+def test_every_helper_figure_has_alt_text():
+    figures = [
+        show_images(torch.rand(4, 1, 8, 8), labels=[0, 1, 2, 3], preds=[0, 1, 0, 3]),
+        plot_history(make_history(3)),
+        heatmap(np.eye(3), title="identity"),
+        plot.confusion_matrix(np.eye(3) * 5),
+    ]
+    fig, ax = plt.subplots()
+    plot.show_map(ax, torch.rand(5, 5), "noise")
+    figures.append(fig)
+    for figure in figures:
+        assert isinstance(figure._cnnkit_alt, str) and len(figure._cnnkit_alt) > 20
+    assert "1 are wrong" in figures[0]._cnnkit_alt or "1 is wrong" in figures[0]._cnnkit_alt
+
+
+def test_alt_text_reaches_the_notebook_output():
+    """In a real kernel, a helper's figure is stored with its alt text as image/png metadata."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = [
+        "%matplotlib inline\nimport matplotlib.pyplot as plt, torch, cnnkit\nfrom cnnkit import plot\n"
+        "_ = cnnkit.setup(seed=0)",
+        "plot.show_images(torch.rand(2, 1, 8, 8), labels=[3, 4])\nplt.show()",
+        "plt.plot([1, 2])\nplt.show()",  # a learner's own figure: no alt text invented for it
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    helper, own = (next(o for o in nb.cells[i].outputs if "image/png" in o.get("data", {})) for i in (1, 2))
+    assert helper.metadata["image/png"]["alt"] == "A grid of 2 images with their labels."
+    assert "alt" not in own.get("metadata", {}).get("image/png", {})

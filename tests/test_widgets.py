@@ -176,3 +176,48 @@ def test_feature_explorer_switches_layer_and_image():
     assert panel.result["top"] != before and panel.renders == 3
     with pytest.raises(ValueError, match="no convolution"):
         widgets.feature_explorer(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), small)
+
+
+def test_pure_functions_live_with_their_ideas_and_stay_reachable_from_widgets():
+    from cnnkit import arithmetic, kernels, probes
+
+    assert widgets.conv_window is arithmetic.conv_window
+    assert widgets.filter_image is kernels.filter_image and widgets.pool_image is kernels.pool_image
+    assert widgets.top_predictions is probes.top_predictions
+
+
+def kernel_editor_output_image(panel):
+    """The pixels of the kernel editor's output panel, as matplotlib last drew them (values after the colour map)."""
+    fig = plt.gcf()
+    shown = fig.axes[2].get_images()[0]
+    return shown.get_array(), shown.get_clim(), shown.get_cmap().name
+
+
+def test_kernel_editor_shows_a_brighter_picture_for_a_blur_that_sums_to_two():
+    image = torch.full((1, 12, 12), 0.3)
+    panel = widgets.kernel_editor(image, preset="box_blur")
+    _, clim_blur, cmap_blur = kernel_editor_output_image(panel)
+    blur_mean = float(panel.result["output"].mean())
+    for i in range(9):
+        panel.controls[f"k{i}"].value = 2 / 9  # the weights now sum to 2
+    _, clim_two, cmap_two = kernel_editor_output_image(panel)
+    assert not panel.result["signed"] and cmap_two == cmap_blur == "gray"
+    assert clim_two == clim_blur == (0.0, 1.0)  # one fixed grey scale: twice the brightness looks twice as bright
+    assert float(panel.result["output"].mean()) == pytest.approx(2 * blur_mean, rel=1e-5)
+
+
+def test_kernel_editor_uses_a_signed_scale_for_edge_detectors():
+    image = torch.zeros(1, 12, 12)
+    image[:, :, 6:] = 1.0
+    panel = widgets.kernel_editor(image, preset="sobel_x")
+    _, (low, high), cmap = kernel_editor_output_image(panel)
+    assert panel.result["signed"] and cmap == "RdBu_r" and high > 0 and low == -high
+    panel.controls["preset"].value = "identity"
+    assert not panel.result["signed"]
+
+
+def test_kernel_editor_draws_once_per_change():
+    panel = widgets.kernel_editor(torch.rand(1, 8, 8), preset="identity")
+    before = panel.renders
+    panel.controls["preset"].value = "sharpen"  # nine boxes change: still one picture
+    assert panel.renders == before + 1
