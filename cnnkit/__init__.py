@@ -4,7 +4,7 @@ Modules: ``arithmetic`` (output sizes, padding, parameters, receptive fields, th
 geometry), ``data`` (bundled MNIST and photos, full datasets, generated colour shapes),
 ``train`` (``fit``, ``evaluate``, ``predict``), ``hooks`` (fit's extras: early stopping,
 checkpoints, progress, printing, memory layout), ``checkpoint`` (safe saving and
-loading), ``experiment`` (runs over seeds, fair comparisons, claims printed from
+loading), ``distributed`` (data-parallel training under torchrun), ``experiment`` (runs over seeds, fair comparisons, claims printed from
 measurements), ``reference`` (from-scratch NumPy layers), ``kernels`` (classic image
 kernels, filtering and pooling an image), ``optim`` (from-scratch optimizers, 2-D test
 functions), ``probes`` (gradient norms, feature maps, saliency, Grad-CAM, occlusion,
@@ -19,6 +19,7 @@ from . import (
     checkpoint,
     checks,
     data,
+    distributed,
     experiment,
     hooks,
     kernels,
@@ -51,6 +52,7 @@ __all__ = [
     "compare",
     "count_parameters",
     "data",
+    "distributed",
     "evaluate",
     "evaluating",
     "experiment",

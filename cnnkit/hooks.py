@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .checkpoint import CheckpointError, apply_checkpoint, read_checkpoint, save_checkpoint
+from .utils import unwrapped as _unwrapped
 
 __all__ = ["Checkpoint", "ChannelsLast", "EarlyStopping", "EpochPrinter", "Hook", "ProgressBar", "Run"]
 
@@ -48,6 +49,7 @@ class Run:
     epoch: int = 0
     stop: bool = False
     is_main: bool = True  # the process that prints and saves (always True outside data-parallel training)
+    ctx: object = None  # the data-parallel context (cnnkit.distributed.Context), or None
     notes: list = field(default_factory=list)  # sentences for the interruption message
 
     @property
@@ -103,7 +105,7 @@ class EarlyStopping(Hook):
         acc = run.history[-1][self.key]
         if acc > self.best_acc:
             self.best_acc, self.waited, run.history.best_epoch = acc, 0, run.epoch
-            self.best_state = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+            self.best_state = {k: v.detach().clone() for k, v in _unwrapped(run.model).state_dict().items()}
         else:
             self.waited += 1
         run.history.stopped_early = self.waited >= self.patience and run.epoch < run.epochs
@@ -117,7 +119,7 @@ class EarlyStopping(Hook):
 
     def after_fit(self, run: Run) -> None:
         if self.best_state is not None and run.history.best_epoch != len(run.history):
-            run.model.load_state_dict(self.best_state)
+            _unwrapped(run.model).load_state_dict(self.best_state)
 
     def state_dict(self) -> dict:
         return {"best_acc": self.best_acc, "waited": self.waited}
@@ -161,7 +163,7 @@ class Checkpoint(Hook):
                     f"call has {what} = {value}. Call fit with the same settings to continue that run, or pass "
                     "another checkpoint path (or delete the file) to start a new run."
                 )
-        apply_checkpoint(state, self.path, run.model, run.optimizer, run.scheduler)
+        apply_checkpoint(state, self.path, _unwrapped(run.model), run.optimizer, run.scheduler)
         history = run.history
         for record in extra["history"]:
             history.append(**record)
@@ -205,11 +207,6 @@ class Checkpoint(Hook):
                 f"The finished epochs are saved in the checkpoint {self.path.name}: run the same fit(...) call "
                 "with resume=True to continue."
             )
-
-
-def _unwrapped(model: nn.Module) -> nn.Module:
-    """The model itself, inside a DistributedDataParallel wrapper or not."""
-    return getattr(model, "module", model)
 
 
 class ProgressBar(Hook):

@@ -24,8 +24,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ._validate import check_int, check_number
+from .distributed import DataParallel, context, shard
 from .hooks import ChannelsLast, Checkpoint, EarlyStopping, EpochPrinter, Hook, ProgressBar, Run
-from .utils import evaluating, model_device, resolve_device
+from .utils import evaluating, model_device, resolve_device, unwrapped
 
 __all__ = ["FiniteLoss", "History", "evaluate", "fit", "predict"]
 
@@ -96,12 +97,33 @@ def _tensors_of(data, name: str):
     )
 
 
-class _Batches:
-    """Iterate (x, y) batches on ``device``: slices of in-memory tensors, or a DataLoader."""
+class _ShardSampler(torch.utils.data.Sampler):
+    """Indices of one rank's share of a Dataset, in a new seeded order every epoch (like DistributedSampler)."""
 
-    def __init__(self, data, name, batch_size, device, shuffle, generator):
+    def __init__(self, size, shuffle, generator, rank, world_size, pad):
+        self.size, self.shuffle, self.generator = size, shuffle, generator
+        self.rank, self.world_size, self.pad = rank, world_size, pad
+
+    def __iter__(self):
+        order = torch.randperm(self.size, generator=self.generator) if self.shuffle else torch.arange(self.size)
+        return iter(shard(order, self.rank, self.world_size, pad=self.pad).tolist())
+
+    def __len__(self):
+        return len(shard(torch.arange(self.size), self.rank, self.world_size, pad=self.pad))
+
+
+class _Batches:
+    """Iterate (x, y) batches on ``device``: slices of in-memory tensors, or a DataLoader.
+
+    With ``ctx`` (a data-parallel run), each epoch yields only this rank's share of the
+    examples (:func:`cnnkit.distributed.shard`; padded for training so that every rank has
+    the same number of batches). ``size`` is always the whole dataset's size.
+    """
+
+    def __init__(self, data, name, batch_size, device, shuffle, generator, ctx=None):
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
         self.data, self.device, self.memory_format = data, device, torch.contiguous_format
+        self.ctx, self.pad = ctx, shuffle  # training batches (shuffled) are padded, evaluation ones exact
         tensors = _tensors_of(data, name)
         if tensors is not None:
             if len(tensors[0]) == 0:
@@ -114,7 +136,14 @@ class _Batches:
             self.size = len(data)
             if self.size == 0:
                 raise ValueError(f"{name} is empty: there is nothing to train or test on.")
-            self.loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+            if ctx is None:
+                self.loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+            else:
+                sampler = _ShardSampler(self.size, shuffle, generator, ctx.rank, ctx.world_size, self.pad)
+                self.loader = DataLoader(data, batch_size=batch_size, sampler=sampler)
+        self.local_size = (
+            self.size if ctx is None else len(shard(torch.arange(self.size), ctx.rank, ctx.world_size, pad=self.pad))
+        )
 
     def set_memory_format(self, memory_format):
         """Lay 4-D image batches out as ``memory_format`` (channels_last is faster on the CPU)."""
@@ -134,7 +163,7 @@ class _Batches:
         return x.contiguous(memory_format=self.memory_format) if x.ndim == 4 else x
 
     def __len__(self):
-        return math.ceil(self.size / self.batch_size)
+        return math.ceil(self.local_size / self.batch_size)
 
     def __iter__(self):
         if self.loader is not None:
@@ -142,10 +171,13 @@ class _Batches:
                 yield self._format(x.to(self.device, non_blocking=True)), y.to(self.device, non_blocking=True)
             return
         x, y = self.tensors
-        if self.shuffle:
-            order = torch.randperm(self.size, generator=self.generator).to(x.device)
+        if self.shuffle or self.ctx is not None:
+            order = torch.randperm(self.size, generator=self.generator) if self.shuffle else torch.arange(self.size)
+            if self.ctx is not None:
+                order = shard(order, self.ctx.rank, self.ctx.world_size, pad=self.pad)
+            order = order.to(x.device)
             x, y = x[order], y[order]
-        for start in range(0, self.size, self.batch_size):
+        for start in range(0, len(x), self.batch_size):
             yield x[start : start + self.batch_size], y[start : start + self.batch_size]
 
 
@@ -265,6 +297,9 @@ def fit(
             f"Training interrupted after {len(run.history)} finished epoch(s) of {epochs}: the model keeps its "
             f"current weights, and the history holds the finished epochs. {' '.join(run.notes)}".rstrip()
         )
+        if run.ctx is not None:  # the other ranks cannot go on without this one: end with an error, torchrun stops them
+            print(f"(rank {run.ctx.rank} of {run.ctx.world_size} was interrupted; torchrun stops the other ranks)")
+            raise
     finally:
         for hook in reversed(extras):
             hook.after_fit(run)
@@ -294,7 +329,9 @@ def _train(run, guard, hooks) -> None:
             totals.add(loss, logits, y)
             for hook in hooks:
                 hook.after_batch(run)
-        history.append(epoch=epoch, **totals.result(), **_evaluate_sets(run), seconds=time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        seconds = seconds if run.ctx is None else run.ctx.all_max(seconds)
+        history.append(epoch=epoch, **totals.result(run.ctx), **_evaluate_sets(run), seconds=seconds)
         for hook in hooks:
             hook.after_epoch(run)
         if run.stop:
@@ -315,8 +352,11 @@ class _Totals:
             self.correct += (logits.detach().argmax(1) == y).sum()
         self.seen += len(y)
 
-    def result(self) -> dict:
-        return {"train_loss": self.loss.item() / self.seen, "train_acc": self.correct.item() / self.seen}
+    def result(self, ctx=None) -> dict:
+        loss, correct, seen = self.loss.item(), self.correct.item(), self.seen
+        if ctx is not None:  # the whole epoch, over every rank: the same History everywhere
+            loss, correct, seen = ctx.all_sum([loss, correct, seen])
+        return {"train_loss": loss / seen, "train_acc": correct / seen}
 
 
 def _evaluate_sets(run) -> dict:
@@ -335,7 +375,7 @@ class FiniteLoss(Hook):
         self.start_of_epoch = None
 
     def before_epoch(self, run) -> None:
-        self.start_of_epoch = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+        self.start_of_epoch = {k: v.detach().clone() for k, v in unwrapped(run.model).state_dict().items()}
 
     def diverged(self, run, loss, x, step) -> bool:
         if bool(torch.isfinite(loss.detach())):
@@ -349,7 +389,7 @@ def _stop_diverged(run, loss, x, step, start_of_epoch) -> None:
     run.history.diverged, epoch = True, run.epoch
     finite = all(bool(torch.isfinite(p).all()) for p in run.model.parameters())
     if not finite and start_of_epoch is not None:
-        run.model.load_state_dict(start_of_epoch)
+        unwrapped(run.model).load_state_dict(start_of_epoch)
     if not bool(torch.isfinite(x).all()):
         cause = "This batch's inputs contain NaN or infinite values: clean the data (torch.nan_to_num, or drop them)."
     elif epoch == 1 and step == 1:
@@ -448,7 +488,8 @@ def _prepare(
     hooks = list(hooks)
     if not all(isinstance(h, Hook) for h in hooks):
         raise TypeError("hooks must be cnnkit.hooks.Hook objects (subclass Hook and override its methods).")
-    device = resolve_device(device)
+    ctx = context()  # a data-parallel run under torchrun, or None
+    device = ctx.device if ctx is not None and device is None else resolve_device(device)
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, like nn.CrossEntropyLoss(), got {type(loss_fn).__name__}.")
@@ -456,9 +497,9 @@ def _prepare(
     generator = torch.Generator()
     if seed is not None:
         generator.manual_seed(seed)
-    train_batches = _Batches(train_data, "train_data", batch_size, device, True, generator)
+    train_batches = _Batches(train_data, "train_data", batch_size, device, True, generator, ctx)
     eval_batches = {
-        name: _Batches(data, f"{name}_data", max(batch_size, 256), device, False, None)
+        name: _Batches(data, f"{name}_data", max(batch_size, 256), device, False, None, ctx)
         for name, data in (("val", val_data), ("test", test_data))
         if data is not None
     }
@@ -474,8 +515,11 @@ def _prepare(
         raise TypeError(f"scheduler must be a torch.optim.lr_scheduler object or None, got {type(scheduler).__name__}.")
 
     run = Run(model, optimizer, scheduler, loss_fn, train_batches, eval_batches, History(), epochs, generator, device)
+    run.ctx, run.is_main = ctx, ctx is None or ctx.is_main
     guard = FiniteLoss()
     extras = [ChannelsLast(), guard]
+    if ctx is not None:
+        extras.append(DataParallel(ctx))
     if progress:
         extras.append(ProgressBar())
     if verbose:
@@ -509,10 +553,14 @@ def _predictions(model, batches, where):
 
 
 def _accuracy(model, batches) -> float:
-    """Fraction of ``batches`` the model classifies correctly, counted on the device."""
+    """Fraction of ``batches`` the model classifies correctly, counted on the device (over every rank in a
+    data-parallel run)."""
     correct = torch.zeros((), dtype=torch.long, device=batches.device)
-    for preds, y in _predictions(model, batches, "evaluation"):
+    for preds, y in _predictions(unwrapped(model), batches, "evaluation"):
         correct += (preds == y).sum()
+    if batches.ctx is not None:
+        total, size = batches.ctx.all_sum([correct.item(), batches.local_size])
+        return total / size
     return correct.item() / batches.size
 
 

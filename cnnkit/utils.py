@@ -86,6 +86,11 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return next((p.device for p in model.parameters()), torch.device("cpu"))
 
 
+def unwrapped(model: torch.nn.Module) -> torch.nn.Module:
+    """The model itself, inside a ``DistributedDataParallel`` (or ``DataParallel``) wrapper or not."""
+    return getattr(model, "module", model)
+
+
 @contextlib.contextmanager
 def evaluating(model: torch.nn.Module):
     """Run ``model`` in eval mode without gradients, then put its train/eval mode back."""
