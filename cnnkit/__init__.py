@@ -4,12 +4,13 @@ Modules: ``arithmetic`` (output sizes, padding, parameters, receptive fields, th
 geometry), ``data`` (bundled MNIST and photos, full datasets, generated colour shapes),
 ``train`` (``fit``, ``evaluate``, ``predict``), ``hooks`` (fit's extras: early stopping,
 checkpoints, progress, printing, memory layout), ``checkpoint`` (safe saving and
-loading), ``distributed`` (data-parallel training under torchrun), ``experiment`` (runs over seeds, fair comparisons, claims printed from
-measurements), ``reference`` (from-scratch NumPy layers), ``kernels`` (classic image
-kernels, filtering and pooling an image), ``optim`` (from-scratch optimizers, 2-D test
-functions), ``probes`` (gradient norms, feature maps, saliency, Grad-CAM, occlusion,
-top predictions), ``plot`` (image grids, maps, curves, heat-maps, confusion matrices;
-the course's plot style), ``structure`` (``summary``'s layer tables, receptive fields, parameter counts), ``checks``
+loading), ``distributed`` (data-parallel training under torchrun), ``experiment`` (runs
+over seeds, fair comparisons, claims printed from measurements), ``reference``
+(from-scratch NumPy layers), ``kernels`` (classic image kernels, filtering and pooling an
+image), ``optim`` (from-scratch optimizers, 2-D test functions), ``probes`` (gradient
+norms, feature maps, saliency, Grad-CAM, occlusion, top predictions), ``plot`` (image
+grids, maps, curves, heat-maps, confusion matrices; the course's plot style),
+``structure`` (``summary``'s layer tables, receptive fields, parameter counts), ``checks``
 (exercise self-checks), ``widgets``, ``models`` and ``utils`` (seeding, device,
 quick/full mode, the presenter scale).
 """
