@@ -17,6 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 os.environ["CNNKIT_FULL"] = "0"  # inherited by the nbval kernels started later
+os.environ["CNNKIT_PROGRESS"] = "0"  # stored lesson outputs hold no progress bar (cnnkit.hooks.progress_enabled)
 os.environ["CNNKIT_CHECK_CLAIMS"] = "1"  # a lesson claim its own measurement contradicts fails (cnnkit.experiment)
 if os.environ.get("PYTEST_XDIST_WORKER"):  # a parallel worker: one thread here and in its kernels
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

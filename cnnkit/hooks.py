@@ -19,6 +19,7 @@ current epoch by setting ``run.stop = True`` (no exceptions for control flow).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,6 +208,15 @@ class Checkpoint(Hook):
                 f"The finished epochs are saved in the checkpoint {self.path.name}: run the same fit(...) call "
                 "with resume=True to continue."
             )
+
+
+PROGRESS_ENV = "CNNKIT_PROGRESS"
+
+
+def progress_enabled(progress: bool) -> bool:
+    """``progress``, unless ``CNNKIT_PROGRESS=0`` switches every bar off (set when lessons are executed to be
+    stored, so that no stored output shows a bar frozen at its first state)."""
+    return progress and os.environ.get(PROGRESS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 class ProgressBar(Hook):

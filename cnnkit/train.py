@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ._validate import check_int, check_number
 from .distributed import DataParallel, context, shard
-from .hooks import ChannelsLast, Checkpoint, EarlyStopping, EpochPrinter, Hook, ProgressBar, Run
+from .hooks import ChannelsLast, Checkpoint, EarlyStopping, EpochPrinter, Hook, ProgressBar, Run, progress_enabled
 from .utils import evaluating, model_device, resolve_device, unwrapped
 
 __all__ = ["FiniteLoss", "History", "evaluate", "fit", "predict"]
@@ -520,7 +520,7 @@ def _prepare(
     extras = [ChannelsLast(), guard]
     if ctx is not None:
         extras.append(DataParallel(ctx))
-    if progress:
+    if progress_enabled(progress):
         extras.append(ProgressBar())
     if verbose:
         extras.append(EpochPrinter())

@@ -364,11 +364,22 @@ def optimizer_race(function: str = "rosenbrock", lr: float = 1e-3, momentum: flo
             value=lr, base=10, min=-4, max=0, step=0.25, description="learning rate", continuous_update=False
         ),
         "momentum": w.FloatSlider(
-            value=momentum, min=0, max=0.99, step=0.01, description="momentum", continuous_update=False
+            value=momentum,
+            min=0,
+            max=0.99,
+            step=0.01,
+            description="μ (momentum)",
+            tooltip="the momentum optimizer's μ only; Adam's β₁ stays 0.9 and RMSProp's ρ 0.9",
+            continuous_update=False,
+            style={"description_width": "initial"},
         ),
         "steps": _slider("steps", steps, 10, 1000),
     }
-    return Panel(controls, render, title="Optimizer race: who reaches the minimum ★ first?")
+    return Panel(
+        controls,
+        render,
+        title="Optimizer race: who reaches the minimum ★ first? (μ moves the momentum optimizer only)",
+    )
 
 
 # --- lesson 15: what a CNN sees ----------------------------------------------------------------------

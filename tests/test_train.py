@@ -154,7 +154,8 @@ def test_fit_is_reproducible_with_a_seed_and_varies_without():
     assert not torch.equal(results[0], results[2])
 
 
-def test_fit_verbose_and_progress_output(capsys):
+def test_fit_verbose_and_progress_output(capsys, monkeypatch):
+    monkeypatch.setenv("CNNKIT_PROGRESS", "1")  # the test suite switches bars off for stored lesson outputs
     x, y = blobs(40)
     fit(nn.Linear(4, 3), (x, y), (x, y), epochs=2, progress=False, verbose=True)
     lines = capsys.readouterr().out.splitlines()
@@ -163,6 +164,9 @@ def test_fit_verbose_and_progress_output(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "training" in captured.err  # the tqdm bar
+    monkeypatch.setenv("CNNKIT_PROGRESS", "0")
+    fit(nn.Linear(4, 3), (x, y), epochs=1, progress=True, verbose=False)
+    assert capsys.readouterr().err == ""  # CNNKIT_PROGRESS=0: no bar anywhere
 
 
 def test_fit_leaves_the_model_in_eval_mode():
