@@ -17,6 +17,7 @@ from .models import ACTIVATIONS as models_ACTIVATIONS
 from .utils import evaluating, model_device
 
 __all__ = [
+    "INITS",
     "top_predictions",
     "ACTIVATIONS",
     "confusion_matrix",
@@ -39,14 +40,26 @@ def _activation(name: str) -> type[nn.Module]:
     return ACTIVATIONS[name]
 
 
+INITS = ("default", "kaiming", "xavier")
+
+
 def deep_net(
-    depth: int, activation: str = "sigmoid", width: int = 64, in_features: int = 784, num_classes: int = 10
+    depth: int,
+    activation: str = "sigmoid",
+    width: int = 64,
+    in_features: int = 784,
+    num_classes: int = 10,
+    init: str = "default",
 ) -> nn.Sequential:
     """A plain fully connected network: Flatten, ``depth`` × (Linear, activation), Linear.
 
-    No normalisation, no shortcuts, PyTorch's default initialisation: the network in
-    which vanishing gradients are easiest to see.
+    No normalisation, no shortcuts: the network in which vanishing gradients are easiest
+    to see. ``init``: "default" (PyTorch's, uniform with bound 1/√fan_in), "kaiming" (He
+    et al. 2015: normal with variance 2/fan_in, made for ReLU) or "xavier" (Glorot and
+    Bengio 2010: variance 2/(fan_in + fan_out), made for tanh); biases start at 0 for the last two.
     """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}.")
     depth = check_int("depth", depth, minimum=1)
     width = check_int("width", width, minimum=1)
     in_features = check_int("in_features", in_features, minimum=1)
@@ -56,7 +69,15 @@ def deep_net(
     for i in range(depth):
         layers += [nn.Linear(in_features if i == 0 else width, width), act()]
     layers.append(nn.Linear(width, num_classes))
-    return nn.Sequential(*layers)
+    model = nn.Sequential(*layers)
+    for layer in model:
+        if isinstance(layer, nn.Linear) and init != "default":
+            if init == "kaiming":
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            else:
+                nn.init.xavier_normal_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    return model
 
 
 def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn=None) -> dict[str, float]:
@@ -104,7 +125,7 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn=N
 
 
 def gradient_profile(
-    activation: str, depth: int, *, width: int = 64, batch: int = 256, seed: int = 0
+    activation: str, depth: int, *, width: int = 64, batch: int = 256, seed: int = 0, init: str = "default"
 ) -> dict[str, float]:
     """Gradient norm per layer of a fresh ``deep_net(depth, activation)`` on a fixed random batch.
 
@@ -117,7 +138,7 @@ def gradient_profile(
     y = torch.randint(0, 10, (batch,), generator=generator)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = deep_net(depth, activation, width=width)
+        model = deep_net(depth, activation, width=width, init=init)
     return gradient_norms(model, x, y)
 
 

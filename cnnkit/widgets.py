@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from . import kernels, optim, probes
+from . import arithmetic, kernels, optim, probes
 from .arithmetic import conv_window  # the pure functions behind the widgets live with their ideas;
 from .kernels import filter_image, pool_image  # they are re-exported here for code written against
 from .plot import COLORS, series_style, show_map
@@ -107,25 +107,50 @@ def _draw_top(ax, top, true_class: int, names) -> None:
 
 
 def prediction_explorer(model: torch.nn.Module, dataset, *, k: int = 3):
-    """Pick an image with a slider; see it with the model's top-``k`` answers."""
+    """Pick an image with a slider; see it with the model's top-``k`` answers.
+
+    With "mistakes only" ticked, the slider runs over the images the model gets wrong.
+    """
+    from .train import predict
+
     images, labels = dataset.tensors
     names = getattr(dataset, "classes", None) or [str(i) for i in range(int(labels.max()) + 1)]
+    wrong = torch.nonzero(predict(model, images) != labels).flatten().tolist()
 
-    def render(index):
-        if not 0 <= index < len(images):
-            raise ValueError(f"index must be between 0 and {len(images) - 1}, got {index}.")
-        top = top_predictions(model, images[index], k)
-        fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(6.5, 2.6), gridspec_kw={"width_ratios": [1, 1.6]})
-        picture = images[index].permute(1, 2, 0).squeeze(-1).numpy()
-        ax_img.imshow(picture, cmap="gray_r" if picture.ndim == 2 else None)
-        ax_img.set_title(f"test image {index}: true class {names[int(labels[index])]}")
-        ax_img.axis("off")
-        _draw_top(ax_bar, top, int(labels[index]), names)
+    def render(index, mistakes_only):
+        pool = wrong if mistakes_only else list(range(len(images)))
+        if not pool:
+            raise ValueError("the model gets every one of these images right: there is no mistake to show.")
+        if not 0 <= index < len(pool):
+            raise ValueError(f"index must be between 0 and {len(pool) - 1}, got {index}.")
+        chosen = pool[index]
+        top = top_predictions(model, images[chosen], k)
+        fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
+        show_map(ax_img, images[chosen], None, scale="unit", cmap="gray_r")
+        what = f"mistake {index + 1} of {len(wrong)}: " if mistakes_only else ""
+        ax_img.set_title(f"{what}image {chosen}, true class {names[int(labels[chosen])]}")
+        _draw_top(ax_bar, top, int(labels[chosen]), names)
         fig.tight_layout()
-        return top
+        plot_describe(
+            fig,
+            f"Test image {chosen} (true class {names[int(labels[chosen])]}) and the model's top {len(top)} answers.",
+        )
+        return {"image": chosen, "top": top}
 
     slider = _slider("image", 0, 0, len(images) - 1)
-    return Panel({"index": slider}, render, title="Pick a test image: what does the model answer?")
+    box = w.Checkbox(value=False, description=f"mistakes only ({len(wrong)})")
+    panel = None
+
+    def on_box(change):  # observed before the panel's redraw: the slider's range follows the choice
+        with panel.hold():
+            slider.value = 0
+            slider.max = max(len(wrong) - 1, 0) if change["new"] else len(images) - 1
+
+    box.observe(on_box, names="value")
+    panel = Panel(
+        {"index": slider, "mistakes_only": box}, render, title="Pick a test image: what does the model answer?"
+    )
+    return panel
 
 
 # --- lesson 02: convolution arithmetic -------------------------------------------------------------
@@ -167,18 +192,20 @@ def conv_explorer(size=7, kernel_size=3, stride=1, padding=0, dilation=1):
         fig, (ax_in, ax_out) = plt.subplots(
             1, 2, figsize=(8, 4), gridspec_kw={"width_ratios": [max(n_in, 1), max(n_out, 1)]}
         )
+        inside = {(r, c): COLORS["sky"] for r in range(padding, padding + size) for c in range(padding, padding + size)}
         _draw_grid(
             ax_in,
             n_in,
             pad=padding,
-            fill={cell: COLORS["sky"] for cell in info["cells"]},
+            fill=inside | {cell: COLORS["orange"] for cell in info["cells"]},  # input sky, window orange
             title=f"input {size}×{size} + padding {padding} (dashed)\nkernel {kernel_size}×{kernel_size}, "
             f"stride {stride}, dilation {dilation}",
         )
         _draw_grid(
             ax_out,
             n_out,
-            fill={(info["row"], info["col"]): COLORS["blue"]},
+            fill={(r, c): COLORS["green"] for r in range(n_out) for c in range(n_out)}
+            | {(info["row"], info["col"]): COLORS["orange"]},  # output green, the current cell orange
             title=f"output {n_out}×{n_out}\ncell ({info['row']}, {info['col']})",
         )
         fig.suptitle(info["formula"], y=0.02, va="bottom")
@@ -201,7 +228,24 @@ def conv_explorer(size=7, kernel_size=3, stride=1, padding=0, dilation=1):
     }
     names = list(controls)
     layout = w.VBox([w.HBox([controls[n] for n in names[:4]]), w.HBox([controls[n] for n in names[4:]])])
-    return Panel(controls, render, title="Convolution arithmetic: move the knobs", layout=layout)
+    panel = None
+
+    def follow_output(_change):  # observed before the panel's redraw: row and col stay inside the output
+        values = [controls[n].value for n in names[:5]]
+        try:
+            out = arithmetic.conv_output_size(*values)
+        except ValueError:
+            return  # the panel shows why this setting does not fit
+        with panel.hold() if panel is not None else contextlib.nullcontext():
+            for n in ("row", "col"):
+                controls[n].max = out - 1
+                controls[n].value = min(controls[n].value, out - 1)
+
+    follow_output(None)
+    for n in names[:5]:
+        controls[n].observe(follow_output, names="value")
+    panel = Panel(controls, render, title="Convolution arithmetic: move the knobs", layout=layout)
+    return panel
 
 
 # --- lesson 03: kernels ------------------------------------------------------------------------------
@@ -283,53 +327,97 @@ def kernel_editor(image, preset: str = "sobel_x"):
 
 
 def pooling_explorer(image):
-    """Lesson 04's widget: pooling kind, window and stride applied to an image, with the sizes."""
+    """Lesson 04's widget: pooling kind, window and stride applied to an image, with the sizes; and a shift:
+    move the image right by a few pixels and see how much of the pooled map changes, against the pixels."""
+    image = torch.as_tensor(image).float()
 
-    def render(kind, kernel_size, stride):
+    def render(kind, kernel_size, stride, shift):
         pooled = pool_image(image, kind, kernel_size, stride)
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
+        moved = _shift_right(image, shift)
+        pooled_moved = pool_image(moved, kind, kernel_size, stride)
+        changed_pixels = _changed(image, moved)
+        changed_pooled = _changed(pooled, pooled_moved)
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
         h, w_ = image.shape[-2:]
-        show_map(axes[0], torch.as_tensor(image), f"input {h}×{w_}", scale="unit")
+        show_map(axes[0], moved, f"input {h}×{w_}, moved right {shift} px", scale="unit")
         size = f"{pooled.shape[-2]}×{pooled.shape[-1]}"
-        show_map(axes[1], pooled, f"{kind} pool {kernel_size}×{kernel_size}, stride {stride}: {size}", scale="unit")
+        show_map(
+            axes[1], pooled_moved, f"{kind} pool {kernel_size}×{kernel_size}, stride {stride}: {size}", scale="unit"
+        )
+        difference = (pooled_moved - pooled).abs()
+        difference = difference.amax(0) if difference.ndim == 3 else difference
+        show_map(axes[2], difference, "where the pooled map changed", scale="positive", cmap="Greys")
         fig.tight_layout()
+        plot_describe(
+            fig,
+            f"The image moved right by {shift} pixels, its {kind}-pooled map, and where that map changed: "
+            f"{changed_pooled:.0%} of pooled values against {changed_pixels:.0%} of pixels.",
+        )
+        print(
+            f"moved {shift} px: {changed_pixels:.0%} of the pixels change, {changed_pooled:.0%} of the pooled values."
+        )
         if stride > kernel_size:
             print(f"Note: stride {stride} > window {kernel_size}: some pixels fall between windows and are ignored.")
-        return {"shape": tuple(pooled.shape), "output": pooled}
+        return {
+            "shape": tuple(pooled.shape),
+            "output": pooled,
+            "changed_pixels": changed_pixels,
+            "changed_pooled": changed_pooled,
+        }
 
     controls = {
         "kind": w.Dropdown(options=["max", "avg"], value="max", description="kind"),
         "kernel_size": _slider("window", 2, 1, 8),
         "stride": _slider("stride", 2, 1, 8),
+        "shift": _slider("shift (px)", 0, 0, 4),
     }
-    return Panel(controls, render, title="Pooling: kind, window and stride")
+    return Panel(controls, render, title="Pooling: kind, window and stride; move the image and compare")
+
+
+def _shift_right(image: torch.Tensor, pixels: int) -> torch.Tensor:
+    """The image moved ``pixels`` to the right, the uncovered columns filled with the image's first column."""
+    if pixels == 0:
+        return image
+    edge = image[..., :, :1].expand(*image.shape[:-1], pixels)
+    return torch.cat([edge, image[..., :, :-pixels]], dim=-1)
+
+
+def _changed(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The fraction of positions whose value differs (by more than 1e-6) between two maps of one shape."""
+    return float(((a - b).abs() > 1e-6).float().mean())
 
 
 # --- lesson 05: activations --------------------------------------------------------------------------
 
 
-def activation_explorer(activation: str = "sigmoid", depth: int = 10):
-    """Lesson 05's widget: gradient norm per layer of a plain deep net, by activation and depth."""
+def activation_explorer(activation: str = "sigmoid", depth: int = 10, init: str = "default"):
+    """Lesson 05's widget: gradient norm per layer of a plain deep net, by activation, depth and initialisation."""
 
-    def render(activation, depth):
-        norms = probes.gradient_profile(activation, depth)
+    def render(activation, depth, init):
+        norms = probes.gradient_profile(activation, depth, init=init)
         values = np.array(list(norms.values()))
-        fig, ax = plt.subplots(figsize=(7, 3.2))
+        fig, ax = plt.subplots(figsize=(9, 4))
         ax.bar(range(1, len(values) + 1), values, color=COLORS["blue"])
         ax.set_yscale("log")
         ax.set(
             xlabel="layer (1 = next to the input)",
             ylabel="weight-gradient norm (log scale)",
-            title=f"{activation}, {depth} hidden layers: first/last = {values[0] / values[-1]:.1e}",
+            title=f"{activation}, {depth} hidden layers, {init} init: first/last = {values[0] / values[-1]:.1e}",
         )
         fig.tight_layout()
+        plot_describe(
+            fig,
+            f"Bar chart of the weight-gradient norm of each of {len(values)} layers of a {activation} network "
+            f"({init} initialisation); the first layer's is {values[0] / values[-1]:.1e} times the last one's.",
+        )
         return norms
 
     controls = {
         "activation": w.Dropdown(options=list(probes.ACTIVATIONS), value=activation, description="activation"),
         "depth": _slider("depth", depth, 1, 30),
+        "init": w.Dropdown(options=list(probes.INITS), value=init, description="init"),
     }
-    return Panel(controls, render, title="Vanishing gradients: pick an activation and a depth")
+    return Panel(controls, render, title="Vanishing gradients: pick an activation, a depth and an initialisation")
 
 
 # --- lesson 07: optimizers ---------------------------------------------------------------------------

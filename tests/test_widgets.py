@@ -13,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+import cnnkit
 from cnnkit import widgets
 from cnnkit.data import load_mnist
 
@@ -78,9 +79,23 @@ def test_prediction_explorer_follows_the_slider():
     assert slider.max == len(data) - 1 and explorer.renders == 1
     first = explorer.result
     slider.value = 7
-    assert explorer.renders == 2 and explorer.values == {"index": 7}
+    assert explorer.renders == 2 and explorer.values == {"index": 7, "mistakes_only": False}
     x = data.tensors[0][7]
-    assert explorer.result == widgets.top_predictions(model, x, 3) and explorer.result != first
+    assert explorer.result["top"] == widgets.top_predictions(model, x, 3) and explorer.result != first
+
+
+def test_prediction_explorer_can_show_the_mistakes_only():
+    data = load_mnist(train=False)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
+    wrong = (cnnkit.predict(model, data) != data.tensors[1]).nonzero().flatten().tolist()
+    explorer = widgets.prediction_explorer(model, data)
+    explorer.controls["mistakes_only"].value = True
+    assert explorer.controls["index"].max == len(wrong) - 1 and explorer.renders == 2  # one picture per change
+    explorer.controls["index"].value = 3
+    assert explorer.result["image"] == wrong[3]
+    explorer.controls["mistakes_only"].value = False
+    assert explorer.controls["index"].max == len(data) - 1 and explorer.result["image"] == 0
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -100,9 +115,13 @@ def test_conv_window_cells_and_formula():
 
 def test_conv_explorer_responds_and_flags_settings_that_do_not_fit():
     panel = widgets.conv_explorer()
-    assert panel.result["out"] == 5
+    assert panel.result["out"] == 5 and panel.controls["row"].max == 4
     panel.controls["stride"].value = 2
     assert panel.result["out"] == 3 and panel.renders == 2
+    assert panel.controls["row"].max == panel.controls["col"].max == 2  # the sliders stop at the output's edge
+    panel.controls["row"].value = 2
+    panel.controls["stride"].value = 3
+    assert panel.result["out"] == 2 and panel.controls["row"].value == 1  # pulled back inside
     panel.controls["size"].value = 2
     assert panel.result is None and "does not fit" in panel.error and "does not fit" in panel.message.value
     panel.controls["padding"].value = 1
@@ -139,6 +158,28 @@ def test_pool_image_and_pooling_explorer():
     panel.controls["kernel_size"].value = 8
     panel.controls["stride"].value = 8
     assert panel.result["shape"] == (3, 2, 3)
+
+
+def test_pooling_explorer_shift_changes_fewer_pooled_values_than_pixels():
+    image = torch.zeros(1, 24, 24)
+    image[:, 6:18:4, 5:19:4] = 1.0  # dots inside 4×4 windows (columns 5, 9, 13, 17)
+    panel = widgets.pooling_explorer(image)
+    assert panel.result["changed_pixels"] == panel.result["changed_pooled"] == 0.0
+    for name, value in (("kernel_size", 4), ("stride", 4), ("shift", 1)):
+        panel.controls[name].value = value
+    assert panel.result["changed_pixels"] > 0 and panel.result["changed_pooled"] == 0.0  # max pooling absorbs it
+    panel.controls["shift"].value = 3  # now the dots cross into the next window
+    assert panel.result["changed_pooled"] > 0
+
+
+def test_activation_explorer_initialisation_control():
+    panel = widgets.activation_explorer("relu", depth=10)
+    default = list(panel.result.values())
+    panel.controls["init"].value = "kaiming"
+    kaiming = list(panel.result.values())
+    assert default != kaiming and panel.controls["init"].options == ("default", "kaiming", "xavier")
+    ratio = lambda norms: norms[0] / norms[-1]  # noqa: E731
+    assert ratio(kaiming) > 10 * ratio(default)  # He initialisation keeps the early layers' gradients alive
 
 
 def test_activation_explorer_shows_relu_gradients_far_larger_than_sigmoid():
