@@ -305,7 +305,9 @@ def _picture(image) -> np.ndarray:
     return array
 
 
-def show_map(ax, image, title: str | None = None, *, scale: str = "auto", percentile: float = 99.0, cmap=None):
+def show_map(
+    ax, image, title: str | None = None, *, scale: str = "auto", percentile: float = 99.0, cmap=None, bound=None
+):
     """Draw one image or feature map on ``ax`` with a colour scale that tells the truth; returns the image.
 
     ``scale``:
@@ -316,6 +318,9 @@ def show_map(ax, image, title: str | None = None, *, scale: str = "auto", percen
     - ``"positive"``: 0 to the ``percentile``-th percentile (feature maps after a ReLU);
     - ``"auto"``: colour images as they are, ``"signed"`` when a value is negative, ``"unit"`` when
       every value lies in [0, 1], else ``"positive"``.
+
+    ``bound``: the end of the ``"signed"`` or ``"positive"`` scale, instead of the percentile: pass
+    the same bound to every panel that is to be compared (one colour scale across a figure).
     """
     array = _picture(image)
     if scale not in ("auto", "unit", "signed", "positive"):
@@ -335,8 +340,11 @@ def show_map(ax, image, title: str | None = None, *, scale: str = "auto", percen
     elif scale == "unit":
         shown = ax.imshow(array, cmap=cmap or "gray", vmin=0, vmax=1)
     else:
-        bound = float(np.percentile(np.abs(finite), percentile)) if finite.size else 0.0
-        bound = bound or (float(np.abs(finite).max()) if finite.size else 0.0) or 1.0
+        if bound is None:
+            bound = float(np.percentile(np.abs(finite), percentile)) if finite.size else 0.0
+            bound = bound or (float(np.abs(finite).max()) if finite.size else 0.0) or 1.0
+        elif not bound > 0:
+            raise ValueError(f"bound must be greater than 0, got {bound}.")
         if scale == "signed":
             shown = ax.imshow(array, cmap=cmap or "RdBu_r", vmin=-bound, vmax=bound)
         else:

@@ -251,6 +251,9 @@ def test_show_map_scales():
     shown = plot.show_map(ax, np.full((4, 4), 5.0), scale="positive")
     assert shown.get_clim() == (0.0, 5.0)
     assert plot.show_map(ax, torch.zeros(4, 4), scale="signed").get_clim() == (-1.0, 1.0)  # no 0-width scale
+    assert plot.show_map(ax, torch.rand(4, 4) - 0.5, scale="signed", bound=2.0).get_clim() == (-2.0, 2.0)
+    with pytest.raises(ValueError, match="bound"):
+        plot.show_map(ax, torch.rand(4, 4), scale="positive", bound=0)
     assert plot.show_map(ax, torch.rand(3, 5, 5)).get_array().shape == (5, 5, 3)
     assert plot.show_map(ax, torch.rand(1, 5, 5)).get_array().shape == (5, 5)
     with pytest.raises(ValueError, match="one image"):
