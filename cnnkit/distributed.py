@@ -132,8 +132,8 @@ def shard(order: torch.Tensor, rank: int, world_size: int, *, pad: bool = True) 
     all-reduce). Evaluation shards (``pad=False``) are exact and may differ by one.
     """
     if pad and len(order) % world_size:
-        extra = world_size - len(order) % world_size
-        order = torch.cat([order, order[:extra]])
+        extra = world_size - len(order) % world_size  # repeated cyclically, also when it exceeds len(order)
+        order = torch.cat([order, order.repeat(-(-extra // len(order)))[:extra]])
     return order[rank::world_size]
 
 

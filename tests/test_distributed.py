@@ -33,6 +33,8 @@ def test_shard_takes_every_nth_example_and_pads_training_shards():
     assert distributed.shard(order, 0, 2).tolist() == [4, 3, 2]
     assert distributed.shard(order, 1, 2).tolist() == [0, 1, 4]  # padded with the first example
     assert distributed.shard(order, 1, 2, pad=False).tolist() == [0, 1]
+    tiny = [distributed.shard(torch.tensor([5, 6]), r, 5).tolist() for r in range(5)]
+    assert tiny == [[5], [6], [5], [6], [5]]  # fewer examples than ranks: every rank still gets one batch
     every = torch.cat([distributed.shard(order, r, 3, pad=False) for r in range(3)])
     assert sorted(every.tolist()) == list(range(5))  # evaluation shards: each example exactly once
 
