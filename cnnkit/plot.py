@@ -102,6 +102,21 @@ def describe(fig, text: str):
     return fig
 
 
+def _alt_of(fig) -> str | None:
+    """The figure's alt text: the one a helper attached, or, for panels drawn by :func:`show_map`, a
+    sentence made from the figure's title and the panels' titles when it is shown."""
+    if getattr(fig, "_cnnkit_alt", None):
+        return fig._cnnkit_alt
+    panels = getattr(fig, "_cnnkit_maps", 0)
+    if not panels:
+        return None
+    heading = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()][:4]
+    what = "one image or map" if panels == 1 else f"{panels} images or maps"
+    named = f" ({', '.join(titles)}{', ...' if len(titles) == 4 else ''})" if titles else ""
+    return f"A figure of {what}{named}.{' ' + heading if heading else ''}"
+
+
 def _install_alt_text() -> None:
     """In IPython, make figure outputs carry their alt text as ``image/png`` metadata ``alt``."""
     try:
@@ -122,7 +137,7 @@ def _install_alt_text() -> None:
 
     def png_with_alt(fig):
         data = printer(fig)
-        alt = getattr(fig, "_cnnkit_alt", None)
+        alt = _alt_of(fig)
         return (data, {"alt": alt}) if data is not None and alt else data
 
     png_with_alt.cnnkit_alt = True
@@ -353,9 +368,7 @@ def show_map(
         ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
-    if not hasattr(ax.figure, "_cnnkit_alt"):
-        kind = {"unit": "grey picture", "signed": "map on a red (positive) / blue (negative) scale"}.get(scale, "map")
-        describe(ax.figure, f"An image: a {kind}{f', {title}' if title else ''}.")
+    ax.figure._cnnkit_maps = getattr(ax.figure, "_cnnkit_maps", 0) + 1  # alt text from the panels (_alt_of)
     return shown
 
 
@@ -380,7 +393,7 @@ def confusion_matrix(matrix, class_names=None, *, ax=None, title: str = "Confusi
         fig = ax.figure
     mistakes = array.astype(float).copy()
     np.fill_diagonal(mistakes, np.nan)
-    colours = mpl.colormaps["cividis_r"].copy()
+    colours = mpl.colormaps["Blues"].copy()  # white for no mistake, darker for more
     colours.set_bad("#d9d9d9")  # the diagonal: correct answers, out of the mistakes' scale
     top = max(float(np.nanmax(mistakes)) if k > 1 else 0.0, 1.0)
     shown = ax.imshow(mistakes, cmap=colours, vmin=0, vmax=top)
@@ -393,7 +406,9 @@ def confusion_matrix(matrix, class_names=None, *, ax=None, title: str = "Confusi
     ax.set_xticks(range(k), labels=names, rotation=45 if max(map(len, names)) > 2 else 0)
     ax.set_yticks(range(k), labels=names)
     ax.set(xlabel="predicted class", ylabel="true class", title=title)
-    fig.colorbar(shown, ax=ax, label="mistakes (count)", fraction=0.046, pad=0.04)
+    bar = fig.colorbar(shown, ax=ax, label="mistakes (count)", fraction=0.046, pad=0.04)
+    bar.locator = mpl.ticker.MaxNLocator(integer=True)
+    bar.update_ticks()
     fig.tight_layout()
     off = mistakes.copy()
     if k > 1 and np.nanmax(off) > 0:

@@ -258,7 +258,7 @@ def _kernel_cells(ax, kernel, title) -> None:
     for (r, c), v in np.ndenumerate(kernel):
         red, green, blue, _ = shown.cmap(shown.norm(v))
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-        ax.text(c, r, f"{v:g}", ha="center", va="center", color="white" if dark else "black")
+        ax.text(c, r, f"{v:.3g}", ha="center", va="center", color="white" if dark else "black")
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])

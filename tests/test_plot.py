@@ -283,11 +283,13 @@ def test_every_helper_figure_has_alt_text():
         heatmap(np.eye(3), title="identity"),
         plot.confusion_matrix(np.eye(3) * 5),
     ]
-    fig, ax = plt.subplots()
-    plot.show_map(ax, torch.rand(5, 5), "noise")
-    figures.append(fig)
+    fig, axes = plt.subplots(1, 2)
+    plot.show_map(axes[0], torch.rand(5, 5), "noise")
+    plot.show_map(axes[1], torch.rand(5, 5), "more noise")
+    fig.suptitle("Two maps")
     for figure in figures:
         assert isinstance(figure._cnnkit_alt, str) and len(figure._cnnkit_alt) > 20
+    assert plot._alt_of(fig) == "A figure of 2 images or maps (noise, more noise). Two maps"
     assert "1 are wrong" in figures[0]._cnnkit_alt or "1 is wrong" in figures[0]._cnnkit_alt
 
 
