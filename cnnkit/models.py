@@ -109,13 +109,15 @@ def alexnet(
     dropout. The original configuration (224×224 input) is torchvision's single-tower
     variant, 61,100,840 parameters for 1,000 classes; the paper split the layers across two
     GPUs. ``lrn=True`` adds the paper's local response normalisation after the first two
-    convolutions (no parameters). ``small=True`` keeps the design (ReLU, overlapping
+    convolutions (no parameters), with the paper's constants (PyTorch's ``alpha`` is the
+    paper's α times n = 5, since PyTorch divides by n). ``small=True`` keeps the design (ReLU, overlapping
     pooling, dropout, five convolutions) at a width and stride that suit 28×28 or 32×32 images.
     """
     num_classes, in_channels = _check_common(num_classes, in_channels)
 
-    def norm():
-        return [nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)] if lrn else []
+    def norm():  # the paper: b = a / (k + α Σ a²)^β over n = 5 channels, k = 2, α = 1e-4, β = 0.75.
+        # PyTorch divides alpha by n (b = a / (k + alpha/n Σ a²)^β), so the paper's α is alpha = 5 × 1e-4.
+        return [nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)] if lrn else []
 
     if small:
         widths, first, head, pooled = (32, 64, 96, 96, 64), dict(kernel_size=5, stride=1, padding=2), 256, 2

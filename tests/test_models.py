@@ -159,6 +159,16 @@ def test_small_configurations_fit_28_and_32_pixel_images(name, size, channels):
         assert model(torch.zeros(2, channels, size, size)).shape == (2, 10)
 
 
+def test_alexnet_lrn_is_the_papers_formula():
+    """Krizhevsky et al. 2012, section 3.3: b = a / (k + α Σ_{j near i} a_j²)^β, n = 5, k = 2, α = 1e-4, β = 0.75."""
+    lrn = next(m for m in models.alexnet(lrn=True) if isinstance(m, nn.LocalResponseNorm))
+    a = torch.randn(1, 8, 3, 3) * 30  # large activations, so that the α term matters
+    squares = torch.nn.functional.pad(a.pow(2), (0, 0, 0, 0, 2, 2))  # channels i-2 .. i+2, zero outside
+    window = sum(squares[:, j : j + 8] for j in range(5))
+    paper = a / (2.0 + 1e-4 * window) ** 0.75
+    assert torch.allclose(lrn(a), paper, rtol=1e-5)
+
+
 def test_alexnet_lrn_adds_no_parameters():
     with_lrn = models.alexnet(lrn=True)
     assert count(with_lrn) == count(models.alexnet())
