@@ -37,7 +37,7 @@ from . import (
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import load_mnist, load_shapes
 from .experiment import claim, compare, over_seeds
-from .structure import count_parameters, summary
+from .structure import count_macs, count_parameters, summary
 from .train import History, evaluate, fit, predict
 from .utils import evaluating, full_mode, get_device, model_device, seed_everything, setup
 
@@ -51,6 +51,7 @@ __all__ = [
     "checks",
     "claim",
     "compare",
+    "count_macs",
     "count_parameters",
     "data",
     "distributed",

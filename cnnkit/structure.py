@@ -15,7 +15,39 @@ from ._validate import check_int
 from .arithmetic import _layer_geometry
 from .utils import evaluating, model_device
 
-__all__ = ["Summary", "count_parameters", "summary"]
+__all__ = ["Summary", "count_macs", "count_parameters", "summary"]
+
+
+def count_macs(model: nn.Module, input_size) -> int:
+    """Multiply-adds of one forward pass of ``model`` on one input of ``input_size`` (C×H×W).
+
+    Counted for ``nn.Conv2d`` (each output value: in_channels / groups × kh × kw products)
+    and ``nn.Linear`` (in_features per output value), the layers that hold almost all of a
+    CNN's arithmetic; pooling, activations and normalisation are left out.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}.")
+    size = tuple(input_size) if isinstance(input_size, (tuple, list, torch.Size)) else None
+    if size is None or len(size) != 3 or not all(isinstance(v, int) and v > 0 for v in size):
+        raise ValueError(f"input_size must be C×H×W, like (3, 224, 224), got {input_size!r}.")
+    total = 0
+
+    def hook(layer, _inputs, output):
+        nonlocal total
+        if isinstance(layer, nn.Conv2d):
+            kh, kw = layer.kernel_size
+            total += output.numel() * (layer.in_channels // layer.groups) * kh * kw
+        else:
+            total += output.numel() * layer.in_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with evaluating(model):
+            model(torch.zeros(1, *size, device=model_device(model)))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
 
 
 def count_parameters(model: nn.Module, *, trainable: bool = False) -> int:

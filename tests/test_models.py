@@ -271,3 +271,17 @@ def test_nin_batch_norm_option_adds_bn_to_every_block():
     assert sum(isinstance(m, nn.BatchNorm2d) for m in with_bn.modules()) == 12
     assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
     assert with_bn.eval()(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_count_macs_counts_convolutions_and_dense_layers():
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, groups=2), nn.Flatten(), nn.Linear(8 * 6 * 6, 10)
+    )
+    conv1 = 8 * 8 * 8 * 3 * 9  # outputs × in_channels × 3 × 3
+    conv2 = 8 * 6 * 6 * 4 * 9  # grouped: 4 input channels per output
+    dense = 10 * 8 * 6 * 6
+    assert cnnkit.count_macs(net, (3, 8, 8)) == conv1 + conv2 + dense
+    lenet = 6 * 28 * 28 * 25 + 16 * 10 * 10 * 6 * 25 + 400 * 120 + 120 * 84 + 84 * 10  # = 416,520, by hand
+    assert cnnkit.count_macs(models.lenet5(), (1, 28, 28)) == lenet
+    with pytest.raises(ValueError, match="C×H×W"):
+        cnnkit.count_macs(net, (8, 8))
