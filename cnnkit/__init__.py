@@ -36,7 +36,7 @@ from . import (
 )
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import load_mnist, load_shapes
-from .experiment import claim, compare, over_seeds
+from .experiment import Spread, claim, compare, over_seeds
 from .structure import count_macs, count_parameters, summary
 from .train import History, evaluate, fit, predict
 from .utils import evaluating, full_mode, get_device, model_device, seed_everything, setup
@@ -46,6 +46,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CheckpointError",
     "History",
+    "Spread",
     "arithmetic",
     "checkpoint",
     "checks",

@@ -95,7 +95,8 @@ def _pool_1d(size, kernel_size, stride, padding, dilation, ceil_mode):
     if out < 1:
         raise ValueError(
             f"the pooling window ({effective} wide) does not fit in size={size} with padding={padding}. "
-            "Use a smaller kernel_size, pool a larger input, or set ceil_mode=True."
+            "Use a smaller kernel_size, pool earlier in the network (where the map is larger), or take the whole "
+            "map at once with global pooling (nn.AdaptiveMaxPool2d(1))."
         )
     return out
 

@@ -266,11 +266,14 @@ def heatmap(
     ylabels=None,
     xlabel: str | None = None,
     ylabel: str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
 ):
     """A small matrix as coloured cells with each number written inside.
 
     ``fmt`` formats each value (``"{:.2f}"`` for two decimals). Text turns white on dark
-    cells. Pass ``ax`` to draw into an existing subplot.
+    cells. Pass ``ax`` to draw into an existing subplot, and the same ``vmin``/``vmax`` to
+    every heat-map that is to be compared (one colour scale).
     """
     array = matrix.detach().cpu().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
     array = np.squeeze(array) if array.ndim > 2 else array
@@ -289,7 +292,7 @@ def heatmap(
         fig, ax = plt.subplots(figsize=(max(2.5, 0.6 * cols + 1), max(2.0, 0.5 * rows + 0.8)))
     else:
         fig = ax.figure
-    image = ax.imshow(array, cmap=cmap)
+    image = ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax)
     for (r, c), value in np.ndenumerate(array):
         red, green, blue, _ = image.cmap(image.norm(value)) if np.isfinite(value) else (1, 1, 1, 1)
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # the cell's own colour decides the text colour

@@ -309,3 +309,8 @@ def test_alt_text_reaches_the_notebook_output():
     helper, own = (next(o for o in nb.cells[i].outputs if "image/png" in o.get("data", {})) for i in (1, 2))
     assert helper.metadata["image/png"]["alt"] == "A grid of 2 images with their labels."
     assert "alt" not in own.get("metadata", {}).get("image/png", {})
+
+
+def test_heatmap_shares_a_colour_scale_when_asked():
+    fig = heatmap(np.array([[1.0, 2.0], [3.0, 4.0]]), vmin=0, vmax=16)
+    assert fig.axes[0].get_images()[0].get_clim() == (0.0, 16.0)
