@@ -457,7 +457,7 @@ def optimizer_race(function: str = "rosenbrock", lr: float = 1e-3, momentum: flo
             max=0.99,
             step=0.01,
             description="μ (momentum)",
-            tooltip="the momentum optimizer's μ only; Adam's β₁ stays 0.9 and RMSProp's ρ 0.9",
+            tooltip="the momentum optimizer's μ only; Adam's β₁ stays 0.9 and RMSProp's α 0.99",
             continuous_update=False,
             style={"description_width": "initial"},
         ),
