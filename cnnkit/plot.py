@@ -396,8 +396,8 @@ def confusion_matrix(matrix, class_names=None, *, ax=None, title: str = "Confusi
         fig = ax.figure
     mistakes = array.astype(float).copy()
     np.fill_diagonal(mistakes, np.nan)
-    colours = mpl.colormaps["Blues"].copy()  # white for no mistake, darker for more
-    colours.set_bad("#d9d9d9")  # the diagonal: correct answers, out of the mistakes' scale
+    # white for no mistake, darker for more; the diagonal (correct answers, out of the mistakes' scale) grey
+    colours = mpl.colormaps["Blues"].with_extremes(bad="#d9d9d9")
     top = max(float(np.nanmax(mistakes)) if k > 1 else 0.0, 1.0)
     shown = ax.imshow(mistakes, cmap=colours, vmin=0, vmax=top)
     for (r, c), value in np.ndenumerate(array):
