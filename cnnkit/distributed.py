@@ -37,7 +37,7 @@ import torch.distributed as dist
 
 from .hooks import Hook, Run
 
-__all__ = ["TIMEOUT_ENV", "DataParallel", "Context", "context", "shard"]
+__all__ = ["TIMEOUT_ENV", "Context", "DataParallel", "context", "shard", "shard_size"]
 
 TIMEOUT_ENV = "CNNKIT_DIST_TIMEOUT"
 
@@ -57,17 +57,18 @@ class Context:
         return self.rank == 0
 
     def all_sum(self, values: list[float]) -> list[float]:
-        """The sums over all ranks of a few numbers (float64, on the backend's device)."""
-        device = self.device if self.backend == "nccl" else torch.device("cpu")
-        tensor = torch.tensor(values, dtype=torch.float64, device=device)
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-        return tensor.tolist()
+        """The sums over all ranks of a few numbers."""
+        return self._all_reduce(values, dist.ReduceOp.SUM)
 
     def all_max(self, value: float) -> float:
-        device = self.device if self.backend == "nccl" else torch.device("cpu")
-        tensor = torch.tensor([value], dtype=torch.float64, device=device)
-        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
-        return float(tensor.item())
+        """The largest of one number over all ranks."""
+        return self._all_reduce([value], dist.ReduceOp.MAX)[0]
+
+    def _all_reduce(self, values: list[float], op) -> list[float]:
+        device = self.device if self.backend == "nccl" else torch.device("cpu")  # NCCL reduces on the GPU only
+        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.all_reduce(tensor, op=op)
+        return tensor.tolist()
 
 
 def _environment() -> tuple[int, int, int] | None:
@@ -135,6 +136,13 @@ def shard(order: torch.Tensor, rank: int, world_size: int, *, pad: bool = True) 
         extra = world_size - len(order) % world_size  # repeated cyclically, also when it exceeds len(order)
         order = torch.cat([order, order.repeat(-(-extra // len(order)))[:extra]])
     return order[rank::world_size]
+
+
+def shard_size(size: int, rank: int, world_size: int, *, pad: bool = True) -> int:
+    """How many of ``size`` examples :func:`shard` gives rank ``rank``, without building the shard."""
+    if pad:
+        return -(-size // world_size)
+    return len(range(rank, size, world_size))
 
 
 class DataParallel(Hook):

@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ._validate import check_int, check_number
-from .distributed import DataParallel, context, shard
+from .distributed import DataParallel, context, shard, shard_size
 from .hooks import ChannelsLast, Checkpoint, EarlyStopping, EpochPrinter, Hook, ProgressBar, Run, progress_enabled
 from .utils import evaluating, model_device, resolve_device, unwrapped
 
@@ -109,7 +109,7 @@ class _ShardSampler(torch.utils.data.Sampler):
         return iter(shard(order, self.rank, self.world_size, pad=self.pad).tolist())
 
     def __len__(self):
-        return len(shard(torch.arange(self.size), self.rank, self.world_size, pad=self.pad))
+        return shard_size(self.size, self.rank, self.world_size, pad=self.pad)
 
 
 class _Batches:
@@ -141,9 +141,7 @@ class _Batches:
             else:
                 sampler = _ShardSampler(self.size, shuffle, generator, ctx.rank, ctx.world_size, self.pad)
                 self.loader = DataLoader(data, batch_size=batch_size, sampler=sampler)
-        self.local_size = (
-            self.size if ctx is None else len(shard(torch.arange(self.size), ctx.rank, ctx.world_size, pad=self.pad))
-        )
+        self.local_size = self.size if ctx is None else shard_size(self.size, ctx.rank, ctx.world_size, pad=self.pad)
 
     def set_memory_format(self, memory_format):
         """Lay 4-D image batches out as ``memory_format`` (channels_last is faster on the CPU)."""
@@ -185,6 +183,15 @@ class _StrideError(RuntimeError):
     """``.view()`` met a tensor whose memory layout it cannot reinterpret."""
 
 
+# A RuntimeError whose text holds one of these words is a shape mistake; the advice is the same wherever it is met.
+_SHAPE_WORDS = ("shape", "size", "channels", "mat1", "dimension", "Expected")
+_SHAPE_ADVICE = (
+    "Check that the first layer's in_channels matches the images' channels and that the first nn.Linear's "
+    "in_features equals the flattened size after the last convolution or pooling "
+    "(cnnkit.arithmetic.conv_output_size helps)."
+)
+
+
 def _forward(model, x, where: str):
     """Run the model, turning a shape mismatch deep inside torch into an actionable error."""
     try:
@@ -193,13 +200,10 @@ def _forward(model, x, where: str):
         text = str(exc)
         if "view size is not compatible" in text:
             raise _StrideError(text.splitlines()[0]) from None
-        if any(word in text for word in ("shape", "size", "channels", "mat1", "dimension", "Expected")):
+        if any(word in text for word in _SHAPE_WORDS):
             raise ValueError(
                 f"the model cannot take examples of shape {tuple(x.shape[1:])} (a batch of shape {tuple(x.shape)}, "
-                f"{where}): {text.splitlines()[0]}. "
-                "Check that the first layer's in_channels matches the images' channels and that the first "
-                "nn.Linear's in_features equals the flattened size after the last convolution or pooling "
-                "(cnnkit.arithmetic.conv_output_size helps)."
+                f"{where}): {text.splitlines()[0]}. {_SHAPE_ADVICE}"
             ) from None
         raise
 
@@ -427,12 +431,8 @@ def _explain(exc, where):
             f"the loss cannot compare the model's output with the targets ({where}): {text}. For classification, "
             "targets are class indices 0 to (number of classes - 1) and the last layer has one output per class."
         ) from None
-    if any(word in text for word in ("shape", "size", "channels", "mat1", "dimension", "Expected")):
-        raise ValueError(
-            f"the model failed on a batch ({where}): {text}. Check that the first layer's in_channels matches "
-            "the images' channels and that the first nn.Linear's in_features equals the flattened size after "
-            "the last convolution or pooling (cnnkit.arithmetic.conv_output_size helps)."
-        ) from None
+    if any(word in text for word in _SHAPE_WORDS):
+        raise ValueError(f"the model failed on a batch ({where}): {text}. {_SHAPE_ADVICE}") from None
     raise exc
 
 

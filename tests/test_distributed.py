@@ -35,6 +35,12 @@ def test_shard_takes_every_nth_example_and_pads_training_shards():
     assert distributed.shard(order, 1, 2, pad=False).tolist() == [0, 1]
     tiny = [distributed.shard(torch.tensor([5, 6]), r, 5).tolist() for r in range(5)]
     assert tiny == [[5], [6], [5], [6], [5]]  # fewer examples than ranks: every rank still gets one batch
+    for size in (1, 2, 5, 7, 12):
+        for world in (1, 2, 3, 5):
+            for rank in range(world):
+                for pad in (True, False):
+                    shards = distributed.shard(torch.arange(size), rank, world, pad=pad)
+                    assert distributed.shard_size(size, rank, world, pad=pad) == len(shards)
     every = torch.cat([distributed.shard(order, r, 3, pad=False) for r in range(3)])
     assert sorted(every.tolist()) == list(range(5))  # evaluation shards: each example exactly once
 
