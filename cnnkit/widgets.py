@@ -23,6 +23,7 @@ from .arithmetic import conv_window  # the pure functions behind the widgets liv
 from .kernels import filter_image, pool_image  # they are re-exported here for code written against
 from .plot import COLORS, series_style, show_map
 from .plot import describe as plot_describe
+from .plot import heatmap as plot_heatmap
 from .probes import top_predictions  # earlier versions of cnnkit
 from .utils import evaluating, model_device
 
@@ -252,14 +253,9 @@ def conv_explorer(size=7, kernel_size=3, stride=1, padding=0, dilation=1):
 
 
 def _kernel_cells(ax, kernel, title) -> None:
-    """The kernel as coloured cells with its numbers, white on dark cells so every number reads."""
+    """The kernel as coloured cells with its numbers (plot.heatmap: white text on dark cells), signed scale."""
     bound = float(np.abs(kernel).max()) or 1.0
-    shown = ax.imshow(kernel, cmap="RdBu_r", vmin=-bound, vmax=bound)
-    for (r, c), v in np.ndenumerate(kernel):
-        red, green, blue, _ = shown.cmap(shown.norm(v))
-        dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-        ax.text(c, r, f"{v:.3g}", ha="center", va="center", color="white" if dark else "black")
-    ax.set_title(title)
+    plot_heatmap(kernel, ax=ax, title=title, fmt="{:.3g}", cmap="RdBu_r", vmin=-bound, vmax=bound)
     ax.set_xticks([])
     ax.set_yticks([])
 
