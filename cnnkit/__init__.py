@@ -38,7 +38,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import load_mnist, load_shapes
 from .experiment import Spread, claim, compare, over_seeds
 from .structure import count_macs, count_parameters, summary
-from .train import History, evaluate, fit, predict
+from .train import History, evaluate, fit, predict, train_mode
 from .utils import evaluating, full_mode, get_device, model_device, seed_everything, setup
 
 __version__ = "0.1.0"
@@ -60,6 +60,7 @@ __all__ = [
     "evaluating",
     "experiment",
     "fit",
+    "train_mode",
     "full_mode",
     "get_device",
     "hooks",

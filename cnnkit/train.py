@@ -282,6 +282,11 @@ def fit(
     not exist yet, training starts from scratch.
     ``hooks``: more :class:`cnnkit.hooks.Hook` objects, called after the built-in ones.
 
+    Each epoch puts the model in training mode with :func:`train_mode`: a batch-norm layer
+    whose weights are all frozen (``requires_grad=False``, as in a frozen pretrained body)
+    stays in evaluation mode, so it keeps its running statistics instead of drifting to
+    those of the new data.
+
     A loss that becomes NaN or infinite stops training at once, with a message naming the
     epoch and the step and the usual causes; the model keeps its last finite weights and
     ``history.diverged`` is True. Press the stop button (or Ctrl-C) to end training
@@ -311,6 +316,25 @@ def fit(
     return run.history
 
 
+def train_mode(model: nn.Module) -> nn.Module:
+    """``model.train()``, except for frozen batch-norm layers, which stay in evaluation mode.
+
+    A frozen body (every parameter ``requires_grad=False``) should compute what it computed
+    before: but a batch-norm layer in training mode normalises with the statistics of the
+    current batch and overwrites its running mean and variance with those of the new data,
+    even though none of its weights change. So a batch-norm layer whose affine weights are
+    all frozen is put back in evaluation mode. (A layer without affine weights has nothing
+    to tell, and trains as usual.) Returns ``model``.
+    """
+    model.train()
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            weights = list(module.parameters(recurse=False))
+            if weights and not any(w.requires_grad for w in weights):
+                module.eval()
+    return model
+
+
 def _train(run, guard, hooks) -> None:
     """fit's loop: the five steps for every batch, the hooks around them."""
     model, optimizer, scheduler, loss_fn, history = run.model, run.optimizer, run.scheduler, run.loss_fn, run.history
@@ -318,7 +342,7 @@ def _train(run, guard, hooks) -> None:
         run.epoch, start, totals = epoch, time.perf_counter(), _Totals(run.device)
         for hook in hooks:
             hook.before_epoch(run)
-        model.train()
+        train_mode(model)
         for step, (x, y) in enumerate(run.train_batches, start=1):
             with _explained(run):
                 logits = model(x)  # 1. forward

@@ -693,3 +693,28 @@ def test_checkpoint_bad_paths(tmp_path):
         quiet_fit(nn.Linear(4, 3), (x, y), checkpoint=tmp_path)
     with pytest.raises(TypeError, match="file path"):
         quiet_fit(nn.Linear(4, 3), (x, y), checkpoint=3)
+
+
+def test_fit_keeps_a_frozen_batch_norm_in_eval_mode_and_its_statistics_unchanged():
+    torch.manual_seed(0)
+    body = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    body(torch.randn(32, 1, 8, 8))  # running statistics of other data (a "pretraining")
+    for p in body.parameters():
+        p.requires_grad = False
+    model = nn.Sequential(body, nn.Linear(4, 3))
+    mean, var = body[1].running_mean.clone(), body[1].running_var.clone()
+    tracked = body[1].num_batches_tracked.item()
+    x, y = 5 + 3 * torch.randn(48, 1, 8, 8), torch.randint(0, 3, (48,))  # data with other statistics
+    cnnkit.fit(model, (x, y), epochs=2, batch_size=16, progress=False, verbose=False)
+    assert torch.equal(body[1].running_mean, mean) and torch.equal(body[1].running_var, var)
+    assert body[1].num_batches_tracked.item() == tracked
+
+
+def test_train_mode_trains_batch_norm_that_learns_and_batch_norm_without_weights():
+    model = nn.Sequential(nn.BatchNorm1d(3), nn.BatchNorm1d(3, affine=False), nn.BatchNorm1d(3), nn.Dropout())
+    for p in model[2].parameters():
+        p.requires_grad = False
+    model.eval()
+    assert cnnkit.train_mode(model) is model
+    assert [m.training for m in model] == [True, True, False, True]
+    assert model.training
