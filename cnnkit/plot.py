@@ -56,6 +56,26 @@ PALETTE = tuple(COLORS[name] for name in ("blue", "orange", "green", "purple", "
 MARKERS = ("o", "s", "^", "D", "v", "P")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)))
 TEXT_PT, PRESENT_SCALE = 11, 1.5
+PRESENT_MAX_COLUMNS = 6  # at the presenter scale a grid of panels has at most this many columns
+_scale = 1.0  # the scale of the last use_style call
+
+
+def scale() -> float:
+    """The current drawing scale: 1, or ``PRESENT_SCALE`` after ``use_style(present=True)``.
+
+    Helpers that choose their own figure size (image grids, widgets) multiply it by this,
+    so that at the presenter scale their panels grow with their text.
+    """
+    return _scale
+
+
+def grid_shape(n: int, ncols: int) -> tuple[int, int]:
+    """Rows and columns for ``n`` panels, at most ``ncols`` wide (at most ``PRESENT_MAX_COLUMNS``
+    at the presenter scale, so that each panel stays large enough to read from the back)."""
+    ncols = max(1, min(int(ncols), n))
+    if _scale > 1:
+        ncols = min(ncols, PRESENT_MAX_COLUMNS)
+    return math.ceil(n / ncols), ncols
 
 
 def series_style(index: int, points: int | None = None) -> dict:
@@ -76,7 +96,8 @@ def use_style(present: bool = False) -> None:
 
     ``present=True`` is the presenter scale: text and lines half as large again, for a projector.
     """
-    scale = PRESENT_SCALE if present else 1.0
+    global _scale
+    _scale = scale = PRESENT_SCALE if present else 1.0
     text = TEXT_PT * scale
     mpl.rcParams.update(
         {
@@ -181,9 +202,8 @@ def show_images(
             raise ValueError(f"{name} has {len(values)} entries but there are {n} images; pass one per image.")
     if preds is not None and labels is None:
         raise ValueError("preds needs labels too, to tell right from wrong: pass labels=...")
-    ncols = max(1, min(int(ncols), n))
-    nrows = math.ceil(n / ncols)
-    title_room = 0.3 if labels is not None else 0.0  # each row's titles need room above the images
+    nrows, ncols = grid_shape(n, ncols)
+    size, title_room = size * _scale, (0.3 if labels is not None else 0.0) * _scale  # titles need room above
     height = (size + title_room) * nrows + (0.4 if title or preds is not None else 0)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, height), squeeze=False)
     mistakes = 0

@@ -225,6 +225,26 @@ def test_use_style_makes_text_and_lines_readable_and_presenter_scale_larger():
         matplotlib.rcParams.update(saved)
 
 
+def test_presenter_scale_gives_image_grids_fewer_columns_and_larger_panels():
+    saved = dict(matplotlib.rcParams)
+    images = torch.rand(16, 1, 8, 8)
+    try:
+        plot.use_style()
+        assert plot.scale() == 1 and plot.grid_shape(16, 8) == (2, 8)
+        normal = plot.show_images(images, labels=list(range(16)), ncols=8)
+        plot.use_style(present=True)
+        assert plot.scale() == plot.PRESENT_SCALE and plot.grid_shape(16, 8) == (3, 6)
+        big = plot.show_images(images, labels=list(range(16)), ncols=8)
+        columns = lambda fig: len({round(ax.get_position().x0, 3) for ax in fig.axes})  # noqa: E731
+        assert columns(normal) == 8 and columns(big) == 6
+        panel = lambda fig: fig.get_size_inches()[0] / columns(fig)  # noqa: E731
+        assert panel(big) >= 1.4 * panel(normal)
+    finally:
+        plot.use_style()
+        matplotlib.rcParams.update(saved)
+        plt.close("all")
+
+
 def grey(hex_colour):
     r, g, b = (int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
     return 0.299 * r + 0.587 * g + 0.114 * b
