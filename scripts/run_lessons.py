@@ -5,7 +5,8 @@
     python scripts/run_lessons.py 00 03_kernels   # the lessons named (number or file name)
 
 Run it after every change to a lesson (or to cnnkit) so that the stored outputs, which
-nbval compares in the test suite, are current. Lessons always run in quick mode here.
+nbval compares in the test suite, are current, and the slide layout too (scripts/slides.py).
+Lessons always run in quick mode here.
 Prints each lesson's wall time; exits non-zero if a lesson fails or takes 60 s or more.
 """
 
@@ -20,6 +21,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import slides  # noqa: E402  (scripts/slides.py: the slide layout, re-derived whenever a lesson is stored)
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
@@ -62,6 +66,7 @@ def run(path: Path, timeout: int) -> float:
     finally:
         seconds = time.perf_counter() - start
         tidy(nb)
+        slides.apply(nb)
         nbformat.write(nb, path)
     return seconds
 
