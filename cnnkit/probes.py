@@ -1,5 +1,6 @@
 """Looking inside a network: gradient norms per layer (lesson 05), and what a trained network
-sees (lesson 15): feature maps, saliency, Grad-CAM, occlusion and the confusion matrix.
+sees (lesson 15): feature maps, saliency, Grad-CAM, occlusion, the tests of a map (rank correlation,
+deletion and insertion curves) and the confusion matrix.
 
 ``gradient_norms`` runs one forward and backward pass and reports, for every ``Linear``
 and ``Conv2d`` layer, how large the gradient of its weights is. In a deep stack of
@@ -22,12 +23,14 @@ __all__ = [
     "ACTIVATIONS",
     "confusion_matrix",
     "deep_net",
+    "deletion_curve",
     "feature_maps",
     "grad_cam",
     "gradient_norms",
     "gradient_profile",
     "most_confused",
     "occlusion",
+    "rank_correlation",
     "saliency",
 ]
 
@@ -255,6 +258,68 @@ def occlusion(
         drop[t : t + patch, left : left + patch] += base - covered[i]
         count[t : t + patch, left : left + patch] += 1
     return (drop / count.clamp(min=1)).cpu()
+
+
+def rank_correlation(a, b) -> float:
+    """Spearman's rank correlation of two maps of the same shape (tied values share their mean rank).
+
+    1: the same order of importance, 0: unrelated orders; NaN when a map is constant.
+    """
+    a, b = torch.as_tensor(a).detach().double().flatten().cpu(), torch.as_tensor(b).detach().double().flatten().cpu()
+    if a.shape != b.shape:
+        raise ValueError(f"the maps must have the same number of values, got {a.numel()} and {b.numel()}.")
+
+    def ranks(v):
+        _, inverse, counts = torch.unique(v, return_inverse=True, return_counts=True)
+        ends = counts.cumsum(0).double()  # values sorted: a tied group holds ranks ends-count .. ends-1
+        return (ends - (counts.double() + 1) / 2)[inverse]
+
+    ra, rb = ranks(a), ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    norm = float(ra.norm() * rb.norm())
+    return float(ra @ rb) / norm if norm > 0 else float("nan")
+
+
+def deletion_curve(
+    model: nn.Module,
+    image: torch.Tensor,
+    attribution: torch.Tensor,
+    target: int,
+    *,
+    mode: str = "deletion",
+    steps: int = 28,
+    fill: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Deletion / insertion test of an attribution map (Petsiuk, Das & Saenko, 2018, *RISE*).
+
+    Pixels are taken in the map's order of importance (ties in a random order drawn from
+    ``generator``). ``"deletion"``: start from the image and set ever more of the most
+    important pixels to ``fill``; ``"insertion"``: start from an image full of ``fill`` and
+    put them back. Returns the probability of ``target`` after 0, 1/steps, ..., all of the
+    pixels (``steps + 1`` values): a good map makes a deletion curve fall fast (small area)
+    and an insertion curve rise fast (large area).
+    """
+    if mode not in ("deletion", "insertion"):
+        raise ValueError(f"mode must be 'deletion' or 'insertion', got {mode!r}.")
+    steps = check_int("steps", steps, minimum=1)
+    x = _image_batch(model, image)[0]
+    attribution = torch.as_tensor(attribution).detach().cpu().float()
+    if attribution.shape != x.shape[-2:]:
+        raise ValueError(
+            f"attribution must have the image's height and width {tuple(x.shape[-2:])}, got {tuple(attribution.shape)}."
+        )
+    shuffle = torch.randperm(attribution.numel(), generator=generator)
+    order = shuffle[attribution.flatten()[shuffle].argsort(descending=True, stable=True)].to(x.device)
+    flat = x.reshape(x.shape[0], -1)
+    counts = torch.linspace(0, order.numel(), steps + 1).round().long().tolist()
+    batch = (flat if mode == "deletion" else torch.full_like(flat, fill)).repeat(len(counts), 1, 1)
+    for row, k in enumerate(counts):
+        chosen = order[:k]
+        batch[row][:, chosen] = fill if mode == "deletion" else flat[:, chosen]
+    with evaluating(model), torch.no_grad():
+        probs = torch.softmax(model(batch.reshape(len(counts), *x.shape)), 1)
+    return probs[:, _target(probs, target)].cpu()
 
 
 def confusion_matrix(preds, labels, num_classes: int | None = None) -> torch.Tensor:

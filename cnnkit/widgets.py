@@ -469,8 +469,17 @@ def optimizer_race(function: str = "rosenbrock", lr: float = 1e-3, momentum: flo
 # --- lesson 15: what a CNN sees ----------------------------------------------------------------------
 
 
-def feature_explorer(model: torch.nn.Module, dataset, *, max_maps: int = 16):
-    """Lesson 15's widget: pick a test image and a layer; see that layer's feature maps and the top-3 answer."""
+METHODS = ("feature maps", "saliency", "Grad-CAM")
+
+
+def feature_explorer(model: torch.nn.Module, dataset, *, max_maps: int = 8):
+    """Lesson 15's widget: pick a test image, a layer, a method and a target class.
+
+    ``"feature maps"`` shows the first ``max_maps`` maps of the layer; ``"saliency"`` the
+    input gradient of the target's score; ``"Grad-CAM"`` the Grad-CAM map at the chosen
+    layer. The target is the class explained (``-1``: the predicted class); the model's
+    top-3 answers are shown beside.
+    """
     images, labels = dataset.tensors
     layers = list(probes.feature_maps(model, images[0]))
     with evaluating(model):
@@ -478,34 +487,56 @@ def feature_explorer(model: torch.nn.Module, dataset, *, max_maps: int = 16):
     names = getattr(dataset, "classes", None) or [str(i) for i in range(outputs)]
     if not layers:
         raise ValueError("the model has no convolution, activation or pooling layer whose feature maps could be shown.")
+    modules = dict(model.named_modules())
 
-    def render(index, layer):
+    def render(index, layer, method, target):
         if not 0 <= index < len(images):
             raise ValueError(f"index must be between 0 and {len(images) - 1}, got {index}.")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
+        if not -1 <= target < outputs:
+            raise ValueError(f"target must be a class between 0 and {outputs - 1} (or -1: predicted), got {target}.")
         maps = probes.feature_maps(model, images[index])
         if layer not in maps:
             raise ValueError(f"layer must be one of {', '.join(maps)}, got {layer!r}.")
-        chosen = maps[layer][:max_maps]
-        top = top_predictions(model, images[index], 3)
-        cols = 8
-        rows = 1 + -(-len(chosen) // cols)
-        fig = plt.figure(figsize=(12, 1.7 * rows + 0.9))
-        grid = fig.add_gridspec(rows, cols)
-        ax_img = fig.add_subplot(grid[0, :2])
-        show_map(ax_img, images[index], f"image {index}: {names[int(labels[index])]}", scale="unit", cmap="gray_r")
-        ax_bar = fig.add_subplot(grid[0, 3:])
+        image, top = images[index], top_predictions(model, images[index], 3)
+        cls = top[0][0] if target == -1 else target
+        kind = type(modules[layer]).__name__
+        if method == "feature maps":
+            chosen = maps[layer][:max_maps]
+            cols = 4
+            rows = 1 + -(-len(chosen) // cols)
+            fig = plt.figure(figsize=(12, 2.7 * rows + 0.6))
+            grid = fig.add_gridspec(rows, cols)
+            ax_img, ax_bar = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 2:])
+            bound = float(chosen.abs().max()) or 1.0  # one colour scale for the maps shown
+            scale = "signed" if float(chosen.min()) < 0 else "positive"  # a convolution's output before its ReLU
+            for i, fmap in enumerate(chosen):
+                show_map(fig.add_subplot(grid[1 + i // cols, i % cols]), fmap, f"map {i}", scale=scale, bound=bound)
+            shown = chosen
+            suptitle = f"layer {layer} ({kind}), maps {tuple(maps[layer].shape)}: the first {len(chosen)}, one scale"
+        else:
+            fig, (ax_img, ax_map, ax_bar) = plt.subplots(1, 3, figsize=(12, 4.2), width_ratios=(1, 1, 1.6))
+            if method == "saliency":
+                shown = probes.saliency(model, image, cls)
+                suptitle = f"saliency |∂ score / ∂ pixel| for class {names[cls]}"
+            else:
+                shown = probes.grad_cam(model, image, modules[layer], cls)
+                suptitle = f"Grad-CAM at layer {layer} ({kind}) for class {names[cls]}"
+            show_map(ax_map, shown, method, scale="positive", cmap="magma")
+            ax_map.imshow(image[0].cpu().numpy(), cmap="gray_r", alpha=0.25)
+        show_map(ax_img, image, f"image {index}: {names[int(labels[index])]}", scale="unit", cmap="gray_r")
         _draw_top(ax_bar, top, int(labels[index]), names)
-        for i, fmap in enumerate(chosen):
-            show_map(fig.add_subplot(grid[1 + i // cols, i % cols]), fmap, str(i), scale="positive")
-        fig.suptitle(
-            f"layer {layer} ({type(dict(model.named_modules())[layer]).__name__}): "
-            f"{tuple(maps[layer].shape)} — first {len(chosen)} maps"
-        )
+        fig.suptitle(suptitle)
         fig.tight_layout()
-        return {"top": top, "shape": tuple(maps[layer].shape)}
+        return {"top": top, "shape": tuple(maps[layer].shape), "method": method, "target": cls, "map": shown}
 
     controls = {
         "index": _slider("image", 0, 0, len(images) - 1),
         "layer": w.Dropdown(options=layers, value=layers[0], description="layer"),
+        "method": w.Dropdown(options=list(METHODS), value=METHODS[0], description="method"),
+        "target": w.Dropdown(
+            options=[("predicted", -1)] + [(n, i) for i, n in enumerate(names)], value=-1, description="explain"
+        ),
     }
-    return Panel(controls, render, title="What does each layer see? Pick an image and a layer")
+    return Panel(controls, render, title="What does the network see? Pick an image, a layer, a method and a class")

@@ -127,6 +127,45 @@ def test_occlusion_marks_the_pixels_the_class_depends_on():
         probes.occlusion(Corner(), image, patch=7)
 
 
+def test_rank_correlation_is_spearmans_with_tied_ranks():
+    a = torch.tensor([[1.0, 2.0], [2.0, 3.0]])
+    assert probes.rank_correlation(a, a * 10 + 1) == pytest.approx(1.0)
+    assert probes.rank_correlation(a, -a) == pytest.approx(-1.0)
+    # ranks of a: 1, 2.5, 2.5, 4; of b: 2, 1, 3, 4 -> Pearson of the ranks
+    b = torch.tensor([[5.0, 1.0], [7.0, 9.0]])
+    ra, rb = torch.tensor([1, 2.5, 2.5, 4]), torch.tensor([2.0, 1, 3, 4])
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    assert probes.rank_correlation(a, b) == pytest.approx(float(ra @ rb / (ra.norm() * rb.norm())))
+    assert probes.rank_correlation(torch.ones(4), torch.arange(4.0)) != probes.rank_correlation(a, a)  # NaN
+    with pytest.raises(ValueError, match="same number"):
+        probes.rank_correlation(torch.ones(3), torch.ones(4))
+
+
+def test_deletion_and_insertion_curves_follow_the_map():
+    class Corner(nn.Module):  # class 0's score is the brightness of the top-left 2x2 corner
+        def forward(self, x):
+            corner = x[:, :, :2, :2].sum(dim=(1, 2, 3))
+            return torch.stack([4 * corner, torch.zeros_like(corner)], 1)
+
+    image = torch.ones(1, 4, 4)
+    good = torch.zeros(4, 4)
+    good[:2, :2] = 1.0  # the corner first
+    bad = 1.0 - good  # the corner last
+    deleted = probes.deletion_curve(Corner(), image, good, 0, steps=4)
+    assert deleted.shape == (5,) and deleted[0] == pytest.approx(torch.sigmoid(torch.tensor(16.0)).item())
+    assert deleted[1] == pytest.approx(0.5) and torch.all(deleted[1:] == deleted[1])  # corner gone after 1/4
+    late = probes.deletion_curve(Corner(), image, bad, 0, steps=4)
+    assert late[3] == pytest.approx(deleted[0]) and late[4] == pytest.approx(0.5)
+    assert torch.trapezoid(deleted, dx=0.25) < torch.trapezoid(late, dx=0.25)
+    inserted = probes.deletion_curve(Corner(), image, good, 0, mode="insertion", steps=4)
+    assert inserted[0] == pytest.approx(0.5) and inserted[1] == pytest.approx(deleted[0])
+    assert torch.equal(image, torch.ones(1, 4, 4))  # the image is left alone
+    with pytest.raises(ValueError, match="mode"):
+        probes.deletion_curve(Corner(), image, good, 0, mode="erase")
+    with pytest.raises(ValueError, match="height and width"):
+        probes.deletion_curve(Corner(), image, torch.zeros(3, 3), 0)
+
+
 def test_confusion_matrix_and_most_confused():
     cm = probes.confusion_matrix([0, 1, 1, 2, 2, 2, 0], [0, 1, 2, 2, 1, 1, 2], num_classes=3)
     assert cm.tolist() == [[1, 0, 0], [0, 1, 2], [1, 1, 1]]

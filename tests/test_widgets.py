@@ -219,6 +219,36 @@ def test_feature_explorer_switches_layer_and_image():
         widgets.feature_explorer(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), small)
 
 
+def test_feature_explorer_explains_a_chosen_class_with_saliency_and_grad_cam():
+    from cnnkit import probes
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10)
+    )
+    test = load_mnist(train=False)
+    small = torch.utils.data.TensorDataset(*(t[:5] for t in test.tensors))
+    panel = widgets.feature_explorer(model, small)
+    assert panel.result["method"] == "feature maps" and panel.result["map"].shape == (4, 28, 28)
+    predicted = panel.result["top"][0][0]
+    with panel.hold():
+        panel.controls["method"].value = "saliency"
+        panel.controls["target"].value = (predicted + 1) % 10
+    assert panel.result["target"] == (predicted + 1) % 10
+    assert torch.equal(panel.result["map"], probes.saliency(model, small.tensors[0][0], (predicted + 1) % 10))
+    panel.controls["method"].value = "Grad-CAM"
+    panel.controls["layer"].value = "1"
+    assert torch.equal(panel.result["map"], probes.grad_cam(model, small.tensors[0][0], model[1], (predicted + 1) % 10))
+    panel.controls["target"].value = -1
+    assert panel.result["target"] == predicted and panel.error is None
+    assert len(plt.gcf().axes) == 3  # image, map, top answers: few, large panels
+    panel.render(index=0, layer="1", method="saliency", target=-1)
+    with pytest.raises(ValueError, match="method"):
+        panel.render(index=0, layer="1", method="guided backprop", target=-1)
+    with pytest.raises(ValueError, match="target"):
+        panel.render(index=0, layer="1", method="saliency", target=10)
+
+
 def test_pure_functions_live_with_their_ideas_and_stay_reachable_from_widgets():
     from cnnkit import arithmetic, kernels, probes
 
