@@ -29,6 +29,7 @@ __all__ = [
     "DataUnavailableError",
     "MNIST_SUBSET_SHA256",
     "SHAPE_CLASSES",
+    "HARD_SHAPES",
     "TensorImages",
     "data_dir",
     "PHOTOS",
@@ -339,6 +340,16 @@ SHAPE_CLASSES = [
 ]
 
 
+# make_shapes(hard=True): what it changes (HARD_SHAPES says it in words)
+_HARD = {"radius": (5, 10), "contrast": (0.35, 0.6), "blotches": 0.15, "patches": 3, "extra_noise": 0.03}
+HARD_SHAPES = (
+    "shapes of radius 5–10 pixels instead of 6–10, "
+    "a foreground only 0.35–0.6 brighter or darker than the background instead of 0.45–0.7, "
+    "a blotchy background texture, three distracting patches instead of one, "
+    "and pixel noise of 0.13 instead of 0.1"
+)
+
+
 def _shape_masks(label: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Boolean masks of shape ``label`` in coordinates where the shape has radius 1."""
     rho = np.hypot(u, v)
@@ -365,14 +376,21 @@ def _shape_masks(label: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.hypot(np.abs(u) - 0.55, v) < 0.4  # two-dots
 
 
-def make_shapes(n: int, seed: int = 0, size: int = 32, noise: float = 0.1) -> TensorDataset:
+def make_shapes(n: int, seed: int = 0, size: int = 32, noise: float = 0.1, hard: bool = False) -> TensorDataset:
     """Generate ``n`` colour images (N×3×size×size float32 in [0, 1]) of ten shapes.
 
     Each shape has a random position, size, slight rotation, and random colours on a
     shaded background with two distracting patches and pixel noise, so the class is
     only in the *form*: colour and position tell nothing. The same ``seed`` gives the
     same images. Classes are balanced; their names are in ``SHAPE_CLASSES``.
+
+    ``hard=True`` makes a harder variant (the architecture shoot-out's data, on which no
+    network reaches the ceiling in a short run; ``HARD_SHAPES`` lists every change): smaller
+    shapes, a foreground that stands out less, a blotchy background texture, three
+    distracting patches instead of one, and more pixel noise.
     """
+    if not isinstance(hard, bool):
+        raise TypeError(f"hard must be True or False, got {hard!r}.")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a whole number >= 1, got {n!r}.")
     if isinstance(size, bool) or not isinstance(size, int) or size < 16:
@@ -381,7 +399,7 @@ def make_shapes(n: int, seed: int = 0, size: int = 32, noise: float = 0.1) -> Te
     f32 = np.float32
     labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES))
     scale = size / 32
-    radius = rng.uniform(6, 10, n).astype(f32) * scale
+    radius = rng.uniform(*(_HARD["radius"] if hard else (6, 10)), n).astype(f32) * scale
     cx, cy = (radius + rng.uniform(0, 1, (2, n)).astype(f32) * (size - 2 * radius)).astype(f32)
     angle = rng.uniform(-0.26, 0.26, n).astype(f32)  # at most 15 degrees, so a plus never looks like an x
     ys, xs = np.mgrid[0:size, 0:size].astype(f32) + f32(0.5)
@@ -400,12 +418,18 @@ def make_shapes(n: int, seed: int = 0, size: int = 32, noise: float = 0.1) -> Te
     ramp = (ramp - ramp.min(axis=(1, 2), keepdims=True))[:, None]
     ramp /= np.maximum(ramp.max(axis=(2, 3), keepdims=True), 1e-6)
     background = bg0[:, :, None, None] * (1 - 0.5 * ramp) + bg1[:, :, None, None] * 0.5 * ramp
+    if hard:  # blotches: coarse random colour noise, smoothly interpolated to full size
+        coarse = torch.from_numpy(rng.uniform(-_HARD["blotches"], _HARD["blotches"], (n, 3, 5, 5)).astype(f32))
+        blotches = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
+        background = np.clip(background + blotches.numpy(), 0, 1)
     mean_bg = background.mean(axis=(2, 3))
-    shift = rng.uniform(0.45, 0.7, (n, 3)).astype(f32) * np.where(mean_bg > 0.5, -1, 1).astype(f32)
+    shift = rng.uniform(*(_HARD["contrast"] if hard else (0.45, 0.7)), (n, 3)).astype(f32) * np.where(
+        mean_bg > 0.5, -1, 1
+    ).astype(f32)
     fg = np.clip(mean_bg + shift, 0, 1)
     images = np.where(mask[:, None], fg[:, :, None, None], background)
     rows = np.arange(size)[None, :]
-    for _ in range(1):  # a small patch of random colour, so "any blob" is not a shortcut
+    for _ in range(_HARD["patches"] if hard else 1):  # small patches of random colour, so "any blob" is not a shortcut
         side = rng.integers(2, 5, n)
         px, py = (rng.uniform(0, 1, (2, n)) * (size - side)).astype(int)
         inside = ((rows >= py[:, None]) & (rows < (py + side)[:, None]))[:, :, None] & (
@@ -413,23 +437,26 @@ def make_shapes(n: int, seed: int = 0, size: int = 32, noise: float = 0.1) -> Te
         )[:, None, :]
         patch = rng.uniform(0, 1, (n, 3)).astype(f32)
         images = np.where(inside[:, None], patch[:, :, None, None], images)
-    images += rng.normal(0, noise, images.shape).astype(f32)
+    images += rng.normal(0, noise + (_HARD["extra_noise"] if hard else 0.0), images.shape).astype(f32)
     np.clip(images, 0, 1, out=images)
     dataset = TensorDataset(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
     return _with_classes(dataset, SHAPE_CLASSES)
 
 
 @functools.lru_cache(maxsize=4)
-def _shapes_cached(n: int, seed: int) -> TensorDataset:
-    return make_shapes(n, seed=seed)
+def _shapes_cached(n: int, seed: int, hard: bool = False) -> TensorDataset:
+    return make_shapes(n, seed=seed, hard=hard)
 
 
-def load_shapes(train: bool = True, full: bool | None = None, seed: int = 0) -> TensorDataset:
+def load_shapes(train: bool = True, full: bool | None = None, seed: int = 0, hard: bool = False) -> TensorDataset:
     """The colour shapes dataset: 5,000 training / 1,000 test images in quick mode,
-    50,000 / 10,000 in full mode. Training and test images come from separate random streams."""
+    50,000 / 10,000 in full mode. Training and test images come from separate random streams.
+    ``hard=True``: the harder variant of :func:`make_shapes` (the shoot-out's data)."""
     _check_train(train)
+    if not isinstance(hard, bool):
+        raise TypeError(f"hard must be True or False, got {hard!r}.")
     n_train, n_test = (50_000, 10_000) if full_mode(full) else (5_000, 1_000)
-    cached = _shapes_cached(n_train if train else n_test, seed * 2 + (0 if train else 1))
+    cached = _shapes_cached(n_train if train else n_test, seed * 2 + (0 if train else 1), hard)
     images, labels = cached.tensors
     return _with_classes(TensorDataset(images.clone(), labels.clone()), SHAPE_CLASSES)
 

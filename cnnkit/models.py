@@ -39,14 +39,22 @@ _POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
 
 def lenet5(
-    num_classes: int = 10, in_channels: int = 1, *, activation: str = "relu", pool: str = "max", input_size: int = 28
+    num_classes: int = 10,
+    in_channels: int = 1,
+    *,
+    activation: str = "relu",
+    pool: str = "max",
+    input_size: int = 28,
+    batch_norm: bool = False,
 ) -> nn.Sequential:
     """LeNet-5 (LeCun et al., 1998, "Gradient-based learning applied to document recognition").
 
     Two 5×5 convolutions (6 and 16 filters), each followed by 2×2 pooling, then dense
     layers of 120, 84 and ``num_classes`` units: 61,706 parameters for 28×28 digits.
     ``activation="sigmoid", pool="avg"`` gives the 1998 flavour; the defaults (ReLU and
-    max pooling) are the modern one, which trains much faster.
+    max pooling) are the modern one, which trains much faster. ``batch_norm=True`` adds
+    Batch Normalization after each convolution (not in the 1998 design; the architecture
+    shoot-out uses it so that every network there has the same normalisation).
     """
     num_classes = check_int("num_classes", num_classes, minimum=1)
     in_channels = check_int("in_channels", in_channels, minimum=1)
@@ -62,12 +70,16 @@ def lenet5(
         raise ValueError(f"pool must be one of {sorted(_POOLS)}, got {pool!r}.")
     act, pooling = ACTIVATIONS[activation], _POOLS[pool]
     side = ((input_size + 4 - 4) // 2 - 4) // 2  # conv 5 pad 2, pool 2, conv 5, pool 2
+    _check_flag("batch_norm", batch_norm)
+
+    def conv(c_in, c_out, **kwargs):  # a convolution, then (with batch_norm) BN, then the activation
+        layers = [nn.Conv2d(c_in, c_out, bias=not batch_norm, **kwargs)]
+        return layers + ([nn.BatchNorm2d(c_out)] if batch_norm else []) + [act()]
+
     return nn.Sequential(
-        nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),
-        act(),
+        *conv(in_channels, 6, kernel_size=5, padding=2),
         pooling(2, 2),
-        nn.Conv2d(6, 16, kernel_size=5),
-        act(),
+        *conv(6, 16, kernel_size=5),
         pooling(2, 2),
         nn.Flatten(),
         nn.Linear(16 * side * side, 120),
@@ -80,6 +92,12 @@ def lenet5(
 
 # ------------------------------------------------------------------------------------------------------------
 # Shared pieces
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return value
 
 
 def _check_common(num_classes, in_channels):
@@ -100,7 +118,13 @@ def _conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, stride:
 
 
 def alexnet(
-    num_classes: int = 1000, in_channels: int = 3, *, small: bool = False, lrn: bool = False, dropout: float = 0.5
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    *,
+    small: bool = False,
+    lrn: bool = False,
+    dropout: float = 0.5,
+    batch_norm: bool = False,
 ) -> nn.Sequential:
     """AlexNet (Krizhevsky, Sutskever & Hinton, 2012, "ImageNet classification with deep convolutional
     neural networks").
@@ -112,8 +136,16 @@ def alexnet(
     convolutions (no parameters), with the paper's constants (PyTorch's ``alpha`` is the
     paper's α times n = 5, since PyTorch divides by n). ``small=True`` keeps the design (ReLU, overlapping
     pooling, dropout, five convolutions) at a width and stride that suit 28×28 or 32×32 images.
+    ``batch_norm=True`` adds Batch Normalization after each convolution (not in the 2012
+    design; the architecture shoot-out uses it so that every network there has the same
+    normalisation).
     """
     num_classes, in_channels = _check_common(num_classes, in_channels)
+    _check_flag("batch_norm", batch_norm)
+
+    def conv(c_in, c_out, **kwargs):  # a convolution, then (with batch_norm) BN, then ReLU
+        layers = [nn.Conv2d(c_in, c_out, bias=not batch_norm, **kwargs)]
+        return layers + ([nn.BatchNorm2d(c_out)] if batch_norm else []) + [nn.ReLU(inplace=True)]
 
     def norm():  # the paper: b = a / (k + α Σ a²)^β over n = 5 channels, k = 2, α = 1e-4, β = 0.75.
         # PyTorch divides alpha by n (b = a / (k + alpha/n Σ a²)^β), so the paper's α is alpha = 5 × 1e-4.
@@ -125,20 +157,15 @@ def alexnet(
         widths, first, head, pooled = (64, 192, 384, 256, 256), dict(kernel_size=11, stride=4, padding=2), 4096, 6
     c1, c2, c3, c4, c5 = widths
     return nn.Sequential(
-        nn.Conv2d(in_channels, c1, **first),
-        nn.ReLU(inplace=True),
+        *conv(in_channels, c1, **first),
         *norm(),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(c1, c2, kernel_size=5 if not small else 3, padding=2 if not small else 1),
-        nn.ReLU(inplace=True),
+        *conv(c1, c2, kernel_size=5 if not small else 3, padding=2 if not small else 1),
         *norm(),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(c2, c3, kernel_size=3, padding=1),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(c3, c4, kernel_size=3, padding=1),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(c4, c5, kernel_size=3, padding=1),
-        nn.ReLU(inplace=True),
+        *conv(c2, c3, kernel_size=3, padding=1),
+        *conv(c3, c4, kernel_size=3, padding=1),
+        *conv(c4, c5, kernel_size=3, padding=1),
         nn.MaxPool2d(kernel_size=3, stride=2),
         nn.AdaptiveAvgPool2d(pooled),
         nn.Flatten(),

@@ -334,6 +334,22 @@ def test_make_shapes_other_size_and_noise():
     assert 0.2 < (heavy - clean).std() < 0.3  # a little less than 0.3: values are clipped to [0, 1]
 
 
+def test_make_shapes_hard_is_the_same_classes_with_less_contrast_and_more_noise():
+    easy, hard = make_shapes(400, seed=2), make_shapes(400, seed=2, hard=True)
+    assert torch.equal(easy.tensors[1], hard.tensors[1])  # the same labels, other pictures
+    assert hard.tensors[0].shape == easy.tensors[0].shape and hard.classes == easy.classes
+    assert 0 <= hard.tensors[0].min() and hard.tensors[0].max() <= 1
+
+    def roughness(x):  # mean absolute difference between horizontal neighbours
+        return (x[..., 1:] - x[..., :-1]).abs().mean().item()
+
+    assert roughness(hard.tensors[0]) > 1.2 * roughness(easy.tensors[0])
+    with pytest.raises(TypeError, match="hard must be True or False"):
+        make_shapes(10, hard="yes")
+    with pytest.raises(TypeError, match="hard must be True or False"):
+        load_shapes(hard=1)
+
+
 def test_make_shapes_colour_does_not_give_the_class_away():
     x, y = make_shapes(2000, seed=4).tensors
     mean_colour = x.mean(dim=(2, 3))  # N×3
@@ -378,8 +394,8 @@ def test_load_shapes_quick_sizes_and_separate_streams():
 def test_load_shapes_sizes_and_seeds_requested(monkeypatch):
     calls = []
 
-    def fake_cached(n, seed):
-        calls.append((n, seed))
+    def fake_cached(n, seed, hard):
+        calls.append((n, seed) + (("hard",) if hard else ()))
         return make_shapes(10, seed=seed)
 
     monkeypatch.setattr(cdata, "_shapes_cached", fake_cached)
@@ -389,7 +405,8 @@ def test_load_shapes_sizes_and_seeds_requested(monkeypatch):
     load_shapes(train=False, full=False, seed=3)
     monkeypatch.setenv("CNNKIT_FULL", "1")
     load_shapes(train=False)
-    assert calls == [(50_000, 0), (10_000, 1), (5_000, 6), (1_000, 7), (10_000, 1)]
+    load_shapes(train=False, full=False, hard=True)
+    assert calls == [(50_000, 0), (10_000, 1), (5_000, 6), (1_000, 7), (10_000, 1), (1_000, 1, "hard")]
 
 
 def test_load_shapes_train_must_be_bool():

@@ -285,3 +285,23 @@ def test_count_macs_counts_convolutions_and_dense_layers():
     assert cnnkit.count_macs(models.lenet5(), (1, 28, 28)) == lenet
     with pytest.raises(ValueError, match="C×H×W"):
         cnnkit.count_macs(net, (8, 8))
+
+
+@pytest.mark.parametrize(
+    "build, convs",
+    [
+        (lambda bn: models.lenet5(10, 3, input_size=32, batch_norm=bn), 2),
+        (lambda bn: models.alexnet(10, 3, small=True, batch_norm=bn), 5),
+    ],
+    ids=["lenet5", "alexnet"],
+)
+def test_lenet_and_alexnet_take_batch_norm_after_every_convolution(build, convs):
+    plain, normed = build(False), build(True)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    layers = list(normed)
+    bns = [i for i, m in enumerate(layers) if isinstance(m, nn.BatchNorm2d)]
+    assert len(bns) == convs and all(isinstance(layers[i - 1], nn.Conv2d) for i in bns)
+    assert all(layers[i - 1].bias is None for i in bns)  # BN's shift replaces the bias
+    assert normed(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+    with pytest.raises(TypeError, match="batch_norm must be True or False"):
+        build("yes")
