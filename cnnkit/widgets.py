@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from . import arithmetic, kernels, optim, probes
+from . import arithmetic, kernels, optim, plot, probes
 from .arithmetic import conv_window  # the pure functions behind the widgets live with their ideas;
 from .kernels import filter_image, pool_image  # they are re-exported here for code written against
 from .plot import COLORS, series_style, show_map
@@ -96,6 +96,12 @@ class Panel(w.VBox):
         self.renders += 1
 
 
+def _size(width: float, height: float) -> tuple[float, float]:
+    """A widget figure's size in inches, larger at the presenter scale (``cnnkit.setup(present=True)``),
+    so that its panels grow with its text instead of crowding it."""
+    return width * plot.scale(), height * plot.scale()
+
+
 def _slider(description, value, low, high, **kwargs):
     return w.IntSlider(value=value, min=low, max=high, description=description, continuous_update=False, **kwargs)
 
@@ -126,7 +132,7 @@ def prediction_explorer(model: torch.nn.Module, dataset, *, k: int = 3):
             raise ValueError(f"index must be between 0 and {len(pool) - 1}, got {index}.")
         chosen = pool[index]
         top = top_predictions(model, images[chosen], k)
-        fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
+        fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=_size(9, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
         show_map(ax_img, images[chosen], None, scale="unit", cmap="gray_r")
         what = f"mistake {index + 1} of {len(wrong)}: " if mistakes_only else ""
         ax_img.set_title(f"{what}image {chosen}, true class {names[int(labels[chosen])]}")
@@ -191,7 +197,7 @@ def conv_explorer(size=7, kernel_size=3, stride=1, padding=0, dilation=1):
         info = conv_window(size, kernel_size, stride, padding, dilation, row, col)
         n_in, n_out = size + 2 * padding, info["out"]
         fig, (ax_in, ax_out) = plt.subplots(
-            1, 2, figsize=(8, 4), gridspec_kw={"width_ratios": [max(n_in, 1), max(n_out, 1)]}
+            1, 2, figsize=_size(8, 4), gridspec_kw={"width_ratios": [max(n_in, 1), max(n_out, 1)]}
         )
         inside = {(r, c): COLORS["sky"] for r in range(padding, padding + size) for c in range(padding, padding + size)}
         _draw_grid(
@@ -276,7 +282,7 @@ def kernel_editor(image, preset: str = "sobel_x"):
         # Weights that sum to 0 (edge detectors) answer 0 on flat regions: their output is signed.
         # Any other kernel makes a picture, shown on the input's own scale, so a brighter output looks brighter.
         signed = abs(float(kernel.sum())) < 1e-6
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.9))
+        fig, axes = plt.subplots(1, 3, figsize=_size(11, 3.9))
         show_map(axes[0], torch.as_tensor(image), "input", scale="unit")
         _kernel_cells(axes[1], kernel, f"kernel ({preset}), sum {kernel.sum():.3g}")
         if signed:
@@ -333,7 +339,7 @@ def pooling_explorer(image):
         pooled_moved = pool_image(moved, kind, kernel_size, stride)
         changed_pixels = _changed(image, moved)
         changed_pooled = _changed(pooled, pooled_moved)
-        fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
+        fig, axes = plt.subplots(1, 3, figsize=_size(13, 4.4))
         h, w_ = image.shape[-2:]
         show_map(axes[0], moved, f"input {h}×{w_}, moved right {shift} px", scale="unit")
         size = f"{pooled.shape[-2]}×{pooled.shape[-1]}"
@@ -392,7 +398,7 @@ def activation_explorer(activation: str = "sigmoid", depth: int = 10, init: str 
     def render(activation, depth, init):
         norms = probes.gradient_profile(activation, depth, init=init)
         values = np.array(list(norms.values()))
-        fig, ax = plt.subplots(figsize=(9, 4))
+        fig, ax = plt.subplots(figsize=_size(9, 4))
         ax.bar(range(1, len(values) + 1), values, color=COLORS["blue"])
         ax.set_yscale("log")
         ax.set(
@@ -427,7 +433,7 @@ def optimizer_race(function: str = "rosenbrock", lr: float = 1e-3, momentum: flo
             raise ValueError(f"function must be one of {', '.join(optim.FUNCTIONS)}, got {function!r}.")
         fn = optim.FUNCTIONS[function]
         X, Y, Z = fn.grid(150)
-        fig, ax = plt.subplots(figsize=(7, 4.2))
+        fig, ax = plt.subplots(figsize=_size(7, 4.2))
         ax.contour(X, Y, np.log1p(Z), levels=25, cmap="Greys", linewidths=0.6)
         distances = {}
         for index, name in enumerate(optim.OPTIMIZERS):  # each optimizer keeps its colour, dash and marker
@@ -506,7 +512,7 @@ def feature_explorer(model: torch.nn.Module, dataset, *, max_maps: int = 8):
             chosen = maps[layer][:max_maps]
             cols = 4
             rows = 1 + -(-len(chosen) // cols)
-            fig = plt.figure(figsize=(12, 2.7 * rows + 0.6))
+            fig = plt.figure(figsize=_size(12, 2.7 * rows + 0.6))
             grid = fig.add_gridspec(rows, cols)
             ax_img, ax_bar = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 2:])
             bound = float(chosen.abs().max()) or 1.0  # one colour scale for the maps shown
@@ -516,7 +522,7 @@ def feature_explorer(model: torch.nn.Module, dataset, *, max_maps: int = 8):
             shown = chosen
             suptitle = f"layer {layer} ({kind}), maps {tuple(maps[layer].shape)}: the first {len(chosen)}, one scale"
         else:
-            fig, (ax_img, ax_map, ax_bar) = plt.subplots(1, 3, figsize=(12, 4.2), width_ratios=(1, 1, 1.6))
+            fig, (ax_img, ax_map, ax_bar) = plt.subplots(1, 3, figsize=_size(12, 4.2), width_ratios=(1, 1, 1.6))
             if method == "saliency":
                 shown = probes.saliency(model, image, cls)
                 suptitle = f"saliency |∂ score / ∂ pixel| for class {names[cls]}"

@@ -292,3 +292,27 @@ def test_kernel_editor_draws_once_per_change():
     before = panel.renders
     panel.controls["preset"].value = "sharpen"  # nine boxes change: still one picture
     assert panel.renders == before + 1
+
+
+def test_widget_figures_grow_at_the_presenter_scale(monkeypatch):
+    import matplotlib
+
+    from cnnkit import plot
+
+    sizes = []
+    monkeypatch.setattr(plt, "show", lambda: sizes.append(tuple(plt.gcf().get_size_inches())))
+    saved = dict(matplotlib.rcParams)
+    try:
+        plot.use_style()
+        widgets.activation_explorer()
+        widgets.conv_explorer()
+        plot.use_style(present=True)
+        widgets.activation_explorer()
+        widgets.conv_explorer()
+    finally:
+        plot.use_style()
+        matplotlib.rcParams.update(saved)
+        plt.close("all")
+    (a, c, a_big, c_big) = sizes
+    assert a_big == pytest.approx((a[0] * plot.PRESENT_SCALE, a[1] * plot.PRESENT_SCALE))
+    assert c_big == pytest.approx((c[0] * plot.PRESENT_SCALE, c[1] * plot.PRESENT_SCALE))
