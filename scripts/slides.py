@@ -22,7 +22,8 @@ lesson, and the test suite runs ``--check``). The rules, in ``slide_types``:
 
 The metadata is the standard ``cell.metadata.slideshow.slide_type`` (``slide``,
 ``subslide``, ``fragment``, ``-``, ``skip``, ``notes``) that RISE and ``jupyter nbconvert --to
-slides`` read.
+slides`` read, plus the notebook option ``rise.scroll`` (``RISE_OPTIONS``): without it a
+slide longer than the screen cannot be scrolled in RISE.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ LESSONS = ROOT / "lessons"
 MAX_LINES = 28  # source lines (plus a few per output) on one slide before it continues below
 SKIPPED_TAGS = {"setup", "check"}
 NOTES_HEADING = "for instructors"
+RISE_OPTIONS = {"scroll": True}
 
 
 def _heading(cell) -> tuple[int, str] | None:
@@ -89,8 +91,9 @@ def slide_types(nb) -> list[str]:
 
 
 def apply(nb) -> bool:
-    """Write the slide types into ``nb``'s cells; True if anything changed."""
-    changed = False
+    """Write the slide types into ``nb``'s cells (and RISE's options into its metadata); True if anything changed."""
+    changed = nb.metadata.get("rise") != RISE_OPTIONS
+    nb.metadata["rise"] = dict(RISE_OPTIONS)
     for cell, kind in zip(nb.cells, slide_types(nb), strict=True):
         if cell.metadata.get("slideshow", {}).get("slide_type") != kind:
             cell.metadata["slideshow"] = {"slide_type": kind}
