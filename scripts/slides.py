@@ -17,8 +17,9 @@ lesson, and the test suite runs ``--check``). The rules, in ``slide_types``:
   presenter runs each in front of the class;
 - the setup cell and the exercise checkers (tags ``setup``, ``check``) are skipped: run the
   setup cell before you start the slideshow;
-- the "For instructors" section is speaker notes (``notes``): shown in the presenter's
-  view, not on the projected slides.
+- a "For instructors" section (a heading of any level) is speaker notes (``notes``), up to
+  the next heading of the same or a higher level: shown in the presenter's view, not on the
+  projected slides.
 
 The metadata is the standard ``cell.metadata.slideshow.slide_type`` (``slide``,
 ``subslide``, ``fragment``, ``-``, ``skip``, ``notes``) that RISE and ``jupyter nbconvert --to
@@ -68,13 +69,15 @@ def _height(cell) -> int:
 
 def slide_types(nb) -> list[str]:
     """The slide type of every cell of ``nb`` by the rules in this module's docstring."""
-    types, in_notes, used = [], False, MAX_LINES + 1
+    types, notes_level, used = [], None, MAX_LINES + 1
     for index, cell in enumerate(nb.cells):
         heading = _heading(cell)
-        if heading and heading[0] <= 2:
-            in_notes = heading[1].lower().startswith(NOTES_HEADING)
+        if heading and notes_level is not None and heading[0] <= notes_level:
+            notes_level = None  # a heading as high as "For instructors" ends the notes
+        if heading and heading[1].lower().startswith(NOTES_HEADING):
+            notes_level = heading[0]
         tags = set(cell.metadata.get("tags", []))
-        if in_notes:
+        if notes_level is not None:
             kind = "notes"
         elif tags & SKIPPED_TAGS:
             kind = "skip"
