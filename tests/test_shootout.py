@@ -34,6 +34,34 @@ def test_quick_results_are_current_and_complete(current):
     for row in record["rows"]:
         assert 0 <= row["test_acc"] <= 1 and row["seconds"] > 0
         assert row["parameters"] == current["models"][row["architecture"]]["parameters"]
+    assert len(record["budget"]["seeds"]) >= 3 and len(record["budget"]["lr_grid"]) >= 3
+    _check_rows(record)
+
+
+def _check_rows(record):
+    """Each row is internally consistent: the chosen rate is the validation winner, the mean
+    is the mean of the seeds, and "learned" says what the numbers say."""
+    budget = record["budget"]
+    for row in record["rows"]:
+        name = row["architecture"]
+        assert set(row["val_acc_by_lr"]) == {str(lr) for lr in budget["lr_grid"]}, name
+        best = max(row["val_acc_by_lr"].values())
+        assert row["lr"] in budget["lr_grid"] and row["val_acc_by_lr"][str(row["lr"])] == best, name
+        assert len(row["test_accs"]) == len(budget["seeds"]), name
+        assert row["test_acc"] == pytest.approx(sum(row["test_accs"]) / len(row["test_accs"]), abs=1e-4), name
+        assert (row["test_acc_min"], row["test_acc_max"]) == (min(row["test_accs"]), max(row["test_accs"])), name
+        assert row["learned"] == (min(row["test_accs"]) > shootout.LEARNED), name
+        assert row["batch_norm"] is True, name  # the same normalisation for every network
+        assert row["macs"] > row["parameters"] > 0, name
+
+
+def test_quick_race_is_neither_at_chance_nor_at_the_ceiling():
+    """The point of the harder data and the learning-rate grid: every network learns, and
+    none is so close to 100% that the race cannot tell them apart."""
+    record = json.loads(shootout.results_path("quick").read_text())
+    for row in record["rows"]:
+        assert row["learned"], f"{row['architecture']} did not learn: {row}"
+        assert row["test_acc_max"] < 0.98, f"{row['architecture']} is at the ceiling: {row['test_accs']}"
 
 
 @pytest.mark.parametrize(
@@ -67,12 +95,18 @@ def test_readme_table_is_the_commands_output():
 
 
 def test_the_command_trains_and_writes_the_readme_table(tmp_path, current):
-    record = shootout.run("quick", names=["LeNet-5", "NiN"], epochs=1, train_limit=256, verbose=False)
+    budget = {"epochs": 1, "batch_size": 64, "lr_grid": [1e-3, 2e-2], "seeds": [0, 1], "n_train": 200,
+              "n_val": 100, "n_test": 100}  # fmt: skip
+    record = shootout.run("quick", names=["LeNet-5", "NiN"], budget=budget, verbose=False)
     assert [r["architecture"] for r in record["rows"]] == ["LeNet-5", "NiN"]
-    assert record["rows"][0]["parameters"] == 83_126  # LeNet-5 on 3×32×32 images
+    assert record["rows"][0]["parameters"] == 83_148  # LeNet-5 with BN on 3×32×32 images
+    assert record["data"].endswith("200 training / 100 validation / 100 test images")
+    _check_rows(record)
+    assert all(len(row["test_accs"]) == 2 for row in record["rows"])
     # A shortened run is not the quick-mode result: its record says how it differs.
     changed = shootout.differences(record, current)
-    assert len(changed) == 2 and "recipe" in changed[0] and "train data" in changed[1], changed
+    assert len(changed) == 4 and "recipe" in changed[0], changed
+    assert [c.split()[1] for c in changed[1:]] == ["train", "val", "test"], changed
     readme = tmp_path / "README.md"
     start, end = shootout.markers("quick")
     readme.write_text(f"# title\n\n{start}\nold table\n{end}\n\nafter\n")
