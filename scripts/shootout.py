@@ -347,6 +347,11 @@ def table(record: dict) -> str:
             f"| {row['architecture']} | {accuracy} | {row['parameters']:,} | {row['macs'] / 1e6:.1f} M "
             f"| {'yes' if row['batch_norm'] else 'no'} | {row['lr']:g} | {row['seconds']:.1f} |"
         )
+    for end, word in ((max(budget["lr_grid"]), "largest"), (min(budget["lr_grid"]), "smallest")):
+        edge = [row["architecture"] for row in record["rows"] if row["lr"] == end]
+        if edge:
+            lines += ["", f"*Chose the grid's {word} learning rate, so a rate beyond the grid might suit them better: "
+                      f"{', '.join(edge)}.*"]  # fmt: skip
     return "\n".join(lines)
 
 

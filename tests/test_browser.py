@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import browser_check  # noqa: E402
+import slides  # noqa: E402
 
 
 def _require_browser():
@@ -54,6 +55,10 @@ FIXTURES = {
     ],
     "frozen": [SETUP, PANEL.format(expr="x", title="ignores n")],
 }
+MARKDOWN = {  # a markdown cell before the code: math that renders, and math that MathJax cannot parse
+    "good": "## A slide\n\nThe slope is $n = \\frac{\\Delta y}{\\Delta x}$.",
+    "broken": "## A slide\n\nUnparseable math: $\\frac{1}{$ and $x^{2$.",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +68,12 @@ def fixture_outcomes(tmp_path_factory):
     paths = []
     for name, sources in FIXTURES.items():
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+        if name in MARKDOWN:
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(MARKDOWN[name]))
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         paths.append(folder / f"{name}.ipynb")
         nbformat.write(nb, paths[-1])
-    outcomes = browser_check.run(paths, screenshots=folder / "shots")
+    outcomes = browser_check.run(paths, screenshots=folder / "shots", slides=True)
     return {Path(o.notebook).stem: o for o in outcomes}
 
 
@@ -75,6 +82,19 @@ def test_a_working_widget_passes_and_responds(fixture_outcomes):
     assert good.ok, good.problems
     assert (good.widgets, good.moved) == (1, 1)
     assert good.screenshot.is_file() and good.screenshot.stat().st_size > 10_000
+
+
+def test_a_working_widget_renders_and_responds_in_the_slideshow_too(fixture_outcomes):
+    good = fixture_outcomes["good"]
+    assert good.slides == 1 and (good.slide_widgets, good.slide_moved) == (1, 1), good
+    assert good.slide_screenshot.is_file()
+
+
+def test_a_slideshow_with_math_mathjax_cannot_render_fails(fixture_outcomes):
+    broken = fixture_outcomes["broken"]
+    math = [p for p in broken.problems if p.startswith("slideshow: math left unrendered") or "MathJax error" in p]
+    assert math, broken.problems
+    assert any("slideshow: a widget did not render" in p for p in broken.problems), broken.problems
 
 
 def test_an_error_cell_fails(fixture_outcomes):
@@ -106,7 +126,7 @@ def test_the_lessons_with_widgets_are_found():
 @pytest.fixture(scope="module")
 def lesson_outcomes():
     _require_browser()
-    return {o.notebook: o for o in browser_check.run(WIDGET_LESSONS)}
+    return {o.notebook: o for o in browser_check.run(WIDGET_LESSONS, slides=True)}
 
 
 @pytest.mark.parametrize("lesson", [p.name for p in WIDGET_LESSONS])
@@ -115,3 +135,28 @@ def test_lesson_runs_and_its_widgets_respond_in_jupyterlab(lesson_outcomes, less
     assert outcome.ok, f"{lesson}: " + "; ".join(outcome.problems)
     assert outcome.widgets >= 1 and outcome.moved >= 1
     assert outcome.screenshot is not None and outcome.screenshot.is_file()
+
+
+@pytest.mark.parametrize("lesson", [p.name for p in WIDGET_LESSONS])
+def test_lesson_plays_as_slides_with_live_widgets(lesson_outcomes, lesson):
+    outcome = lesson_outcomes[lesson]  # (the slideshow's problems are in outcome.problems too)
+    assert outcome.slides == slides.slide_count(nbformat.read(ROOT / "lessons" / lesson, as_version=4))
+    assert outcome.slide_widgets >= outcome.widgets and outcome.slide_moved >= 1, outcome
+    assert outcome.slide_screenshot is not None and outcome.slide_screenshot.is_file()
+
+
+OTHER_LESSONS = [p for p in sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb")) if p not in WIDGET_LESSONS]
+
+
+@pytest.fixture(scope="module")
+def slideshow_outcomes():
+    _require_browser()
+    return {o.notebook: o for o in browser_check.run(OTHER_LESSONS, slides=True, execute=False)}
+
+
+@pytest.mark.parametrize("lesson", [p.name for p in OTHER_LESSONS])
+def test_lesson_without_widgets_plays_as_slides(slideshow_outcomes, lesson):
+    outcome = slideshow_outcomes[lesson]
+    assert outcome.ok, f"{lesson}: " + "; ".join(outcome.problems)
+    assert outcome.slides == slides.slide_count(nbformat.read(ROOT / "lessons" / lesson, as_version=4))
+    assert outcome.slide_screenshot is not None and outcome.slide_screenshot.is_file()
