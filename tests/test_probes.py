@@ -113,12 +113,15 @@ def test_grad_cam_finds_the_evidence_and_is_scaled_to_one():
         probes.grad_cam(model, image, model[7])
 
 
-def test_occlusion_marks_the_pixels_the_class_depends_on():
-    class Corner(nn.Module):  # class 0's score is the brightness of the top-left 2x2 corner
-        def forward(self, x):
-            corner = x[:, :, :2, :2].sum(dim=(1, 2, 3))
-            return torch.stack([4 * corner, torch.zeros_like(corner)], 1)
+class Corner(nn.Module):
+    """A two-class model whose class 0 score is the brightness of the image's top-left 2x2 corner."""
 
+    def forward(self, x):
+        corner = x[:, :, :2, :2].sum(dim=(1, 2, 3))
+        return torch.stack([4 * corner, torch.zeros_like(corner)], 1)
+
+
+def test_occlusion_marks_the_pixels_the_class_depends_on():
     image = torch.ones(1, 6, 6)
     drop = probes.occlusion(Corner(), image, target=0, patch=2, stride=2)
     assert drop.shape == (6, 6)
@@ -142,11 +145,6 @@ def test_rank_correlation_is_spearmans_with_tied_ranks():
 
 
 def test_deletion_and_insertion_curves_follow_the_map():
-    class Corner(nn.Module):  # class 0's score is the brightness of the top-left 2x2 corner
-        def forward(self, x):
-            corner = x[:, :, :2, :2].sum(dim=(1, 2, 3))
-            return torch.stack([4 * corner, torch.zeros_like(corner)], 1)
-
     image = torch.ones(1, 4, 4)
     good = torch.zeros(4, 4)
     good[:2, :2] = 1.0  # the corner first
